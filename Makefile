@@ -1,0 +1,42 @@
+# Smart CloudOps AI — the README's two set-up commands are `make demo` and `make test`.
+# Each creates what it needs on a fresh machine: a virtualenv with the project and its dev extras,
+# and (for the tests, as root on Debian) promtool / prometheus from Debian's packages.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+ARGS   ?=
+
+.PHONY: demo test lint check system-deps bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -c "import bot, handlers, prompts, slack_bolt, moto, pytest" 
+	@touch $@
+
+demo: $(STAMP)  ## run the whole bot locally: moto AWS, local Slack, sidecar (no accounts needed)
+	@$(BIN)/cloudops-bot demo $(ARGS)
+
+system-deps:  ## promtool + prometheus for the observability tests (Debian package, needs root)
+	@if ! command -v promtool >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's prometheus package (promtool + server) for the tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else echo "note: promtool not found and cannot install it; those tests will be skipped"; fi; \
+	fi
+
+lint: $(STAMP)  ## ruff, mypy and the import-layer contract
+	$(BIN)/ruff check bot handlers prompts tests bench
+	$(BIN)/mypy bot handlers prompts
+	$(BIN)/lint-imports
+
+test: $(STAMP) system-deps lint  ## lint, then the whole offline test suite
+	$(BIN)/pytest
+
+bench: $(STAMP)  ## every benchmark (reads ../shared/data where noted); figures go in bench/README.md
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

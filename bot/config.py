@@ -1,0 +1,304 @@
+"""One validated Settings object, built once at start-up from the environment and an optional YAML file.
+
+Every setting is declared once in ``SPECS`` with its environment variable, default, description and
+parser, so the README's configuration table, ``check-config`` and validation cannot drift apart.
+Precedence: environment > YAML file (``CLOUDOPS_CONFIG``) > default. Nothing below this module reads
+``os.environ``; the Settings object is passed down.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """Parse ``15m``/``2h``/``1d``/``30s`` into seconds; raises ValueError with a readable message."""
+    m = _DURATION.match(text.strip().lower())
+    if not m:
+        raise ValueError(f"{text!r} is not a duration like 15m, 2h or 1d")
+    return int(m.group(1)) * _UNIT_S[m.group(2)]
+
+
+def _csv(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(v.strip() for v in str(value).split(",") if v.strip())
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"{value!r} is not a boolean (use true/false)")
+
+
+def _mapping(value: Any) -> dict[str, str]:
+    """Aliases and price tables come from YAML as a mapping, or from env as ``a=b,c=d``."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    out: dict[str, str] = {}
+    for item in _csv(value):
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise ValueError(f"{item!r} should look like name=value")
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _addr(value: Any) -> str:
+    _host, sep, port = str(value).rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port")
+    return str(value)
+
+
+def _duration(value: Any) -> int:
+    return parse_duration(str(value))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one setting is read: env var, default, description, parser and whether to mask it."""
+
+    env: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any] = str
+    secret: bool = False
+
+
+# Field name -> spec. Order here is the order in check-config and the README table.
+SPECS: dict[str, Spec] = {
+    "slack_bot_token": Spec("SLACK_BOT_TOKEN", "", "Bot token (xoxb-…) for the Web API", secret=True),
+    "slack_app_token": Spec("SLACK_APP_TOKEN", "", "App-level token (xapp-…) for Socket Mode", secret=True),
+    "slack_api_url": Spec("SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL"),
+    "openai_api_key": Spec("OPENAI_API_KEY", "", "Model API key; empty = evidence-only answers", secret=True),
+    "openai_base_url": Spec("OPENAI_BASE_URL", "", "OpenAI-compatible endpoint (empty = api.openai.com)"),
+    "llm_model": Spec("CLOUDOPS_LLM_MODEL", "gpt-4o-mini", "Model name sent to the endpoint"),
+    "llm_timeout_s": Spec("CLOUDOPS_LLM_TIMEOUT_S", 30.0, "Per model request timeout (seconds)", float),
+    "llm_max_retries": Spec("CLOUDOPS_LLM_MAX_RETRIES", 2, "Model request retries (SDK backoff)", int),
+    "llm_max_steps": Spec("CLOUDOPS_LLM_MAX_STEPS", 6, "Tool-calling steps before forcing an answer", int),
+    "llm_max_output_tokens": Spec("CLOUDOPS_LLM_MAX_OUTPUT_TOKENS", 800, "Max tokens per model answer", int),
+    "llm_tool_result_chars": Spec(
+        "CLOUDOPS_LLM_TOOL_RESULT_CHARS", 6000, "Each tool result is cut to this many chars", int
+    ),
+    "llm_prices": Spec(
+        "CLOUDOPS_LLM_PRICES",
+        {"gpt-4o-mini": "0.15/0.60", "gpt-4o": "2.50/10.00"},
+        "USD per 1M prompt/completion tokens by model, for the cost metric",
+        _mapping,
+    ),
+    "aws_region": Spec("AWS_REGION", "", "AWS region (empty = boto3's chain: AWS_DEFAULT_REGION, profile)"),
+    "aws_connect_timeout_s": Spec("CLOUDOPS_AWS_CONNECT_TIMEOUT_S", 3.0, "boto3 connect timeout", float),
+    "aws_read_timeout_s": Spec("CLOUDOPS_AWS_READ_TIMEOUT_S", 10.0, "boto3 read timeout", float),
+    "aws_max_attempts": Spec("CLOUDOPS_AWS_MAX_ATTEMPTS", 5, "botocore retry attempts (incl. first)", int),
+    "aws_retry_mode": Spec("CLOUDOPS_AWS_RETRY_MODE", "adaptive", "botocore retry mode: standard|adaptive"),
+    "aws_parallelism": Spec("CLOUDOPS_AWS_PARALLELISM", 8, "Concurrent AWS calls per request", int),
+    "log_aliases": Spec(
+        "CLOUDOPS_LOG_ALIASES", {}, "Short names for log groups, e.g. api=/ecs/api-prod", _mapping
+    ),
+    "default_window_s": Spec("CLOUDOPS_DEFAULT_WINDOW", 3600, "Default time window (15m, 1h, 1d)", _duration),
+    "max_window_s": Spec("CLOUDOPS_MAX_WINDOW", 14 * 86400, "Longest window a user may ask for", _duration),
+    "logs_max_events": Spec("CLOUDOPS_LOGS_MAX_EVENTS", 10000, "Cap on log events read per request", int),
+    "logs_page_size": Spec("CLOUDOPS_LOGS_PAGE_SIZE", 1000, "filter_log_events page size", int),
+    "logs_error_examples": Spec("CLOUDOPS_LOGS_ERROR_EXAMPLES", 5, "Newest error lines shown verbatim", int),
+    "logs_budget_tokens": Spec("CLOUDOPS_LOGS_BUDGET_TOKENS", 2500, "Token budget for compacted logs", int),
+    "logs_max_groups": Spec("CLOUDOPS_LOGS_MAX_GROUPS", 40, "Max line shapes kept by compaction", int),
+    "max_line_chars": Spec("CLOUDOPS_MAX_LINE_CHARS", 400, "Long log lines are cut to this", int),
+    "max_command_chars": Spec("CLOUDOPS_MAX_COMMAND_CHARS", 500, "Longest accepted command text", int),
+    "max_question_chars": Spec("CLOUDOPS_MAX_QUESTION_CHARS", 2000, "Longest accepted question", int),
+    "thread_history_messages": Spec(
+        "CLOUDOPS_THREAD_HISTORY", 20, "Earlier thread messages read for follow-ups", int
+    ),
+    "workers": Spec("CLOUDOPS_WORKERS", 16, "Worker threads handling requests after the ack", int),
+    "max_queue": Spec("CLOUDOPS_MAX_QUEUE", 100, "Requests waiting for a worker before 'busy'", int),
+    "reply_retries": Spec("CLOUDOPS_REPLY_RETRIES", 3, "Attempts to post a reply before giving up", int),
+    "drain_s": Spec("CLOUDOPS_DRAIN_S", 20.0, "On SIGTERM, time to finish requests in flight", float),
+    "sidecar_addr": Spec("CLOUDOPS_SIDECAR_ADDR", "0.0.0.0:8080", "host:port of the sidecar HTTP server", _addr),
+    "sidecar_token": Spec("CLOUDOPS_SIDECAR_TOKEN", "", "Bearer token for /logs and /query", secret=True),
+    "metrics_require_token": Spec(
+        "CLOUDOPS_METRICS_REQUIRE_TOKEN", False, "Require the sidecar token on /metrics", _bool
+    ),
+    "slack_grace_s": Spec(
+        "CLOUDOPS_SLACK_GRACE_S", 60.0, "Slack socket down this long → /status 503", float
+    ),
+    "aws_health_ttl_s": Spec("CLOUDOPS_AWS_HEALTH_TTL_S", 60.0, "Cache for the sts health probe", float),
+    "log_format": Spec("CLOUDOPS_LOG_FORMAT", "auto", "auto|json|console for our own logs"),
+    "log_level": Spec("CLOUDOPS_LOG_LEVEL", "INFO", "Our own log level"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration. Build it with ``load_settings``; tests pass overrides to ``from_values``."""
+
+    slack_bot_token: str
+    slack_app_token: str
+    slack_api_url: str
+    openai_api_key: str
+    openai_base_url: str
+    llm_model: str
+    llm_timeout_s: float
+    llm_max_retries: int
+    llm_max_steps: int
+    llm_max_output_tokens: int
+    llm_tool_result_chars: int
+    llm_prices: dict[str, str]
+    aws_region: str
+    aws_connect_timeout_s: float
+    aws_read_timeout_s: float
+    aws_max_attempts: int
+    aws_retry_mode: str
+    aws_parallelism: int
+    log_aliases: dict[str, str]
+    default_window_s: int
+    max_window_s: int
+    logs_max_events: int
+    logs_page_size: int
+    logs_error_examples: int
+    logs_budget_tokens: int
+    logs_max_groups: int
+    max_line_chars: int
+    max_command_chars: int
+    max_question_chars: int
+    thread_history_messages: int
+    workers: int
+    max_queue: int
+    reply_retries: int
+    drain_s: float
+    sidecar_addr: str
+    sidecar_token: str
+    metrics_require_token: bool
+    slack_grace_s: float
+    aws_health_ttl_s: float
+    log_format: str
+    log_level: str
+    source: dict[str, str] = field(default_factory=dict, compare=False)  # field -> env|file|default
+
+    @property
+    def model_enabled(self) -> bool:
+        return bool(self.openai_api_key)
+
+    def price_per_token(self, model: str) -> tuple[float, float]:
+        """USD per prompt and per completion token for ``model`` (0 when unknown)."""
+        raw = self.llm_prices.get(model, "")
+        try:
+            p, _, c = raw.partition("/")
+            return float(p) / 1e6, float(c) / 1e6
+        except ValueError:
+            return 0.0, 0.0
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as display text, secrets masked (keeps a prefix so xoxb/xapp mix-ups show)."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            if f.name == "source":
+                continue
+            value = getattr(self, f.name)
+            if SPECS[f.name].secret:
+                value = (str(value)[:5] + "…(set)") if value else "(not set)"
+            out[f.name] = str(value)
+        return out
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Settings:
+        """Defaults + values, validated. Used by tests and by the demo to build settings in-process."""
+        merged: dict[str, Any] = {name: spec.default for name, spec in SPECS.items()}
+        merged.update(values or {})
+        merged.update(overrides)
+        return _build(merged, {k: "given" for k in {**(values or {}), **overrides}})
+
+
+def _validate(s: Settings) -> list[str]:
+    problems: list[str] = []
+    if s.slack_bot_token and not s.slack_bot_token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    if s.slack_app_token and not s.slack_app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+    if not s.slack_api_url.startswith(("http://", "https://")):
+        problems.append("SLACK_API_URL must be an http(s) URL")
+    if s.aws_retry_mode not in {"standard", "adaptive", "legacy"}:
+        problems.append("CLOUDOPS_AWS_RETRY_MODE must be standard or adaptive")
+    if s.log_format not in {"auto", "json", "console"}:
+        problems.append("CLOUDOPS_LOG_FORMAT must be auto, json or console")
+    positive = [n for n, sp in SPECS.items() if sp.parse in (int, float) and getattr(s, n) <= 0]
+    problems += [f"{SPECS[n].env} must be greater than 0" for n in positive if n != "llm_max_retries"]
+    if s.llm_max_retries < 0:
+        problems.append("CLOUDOPS_LLM_MAX_RETRIES must be 0 or more")
+    if s.default_window_s > s.max_window_s:
+        problems.append("CLOUDOPS_DEFAULT_WINDOW is longer than CLOUDOPS_MAX_WINDOW")
+    for alias, group in s.log_aliases.items():
+        if not group.startswith("/") and not re.match(r"^[\w.\-/#]+$", group):
+            problems.append(f"log alias {alias!r} points at {group!r}, which is not a log group name")
+    return problems
+
+
+def _build(merged: Mapping[str, Any], source: Mapping[str, str]) -> Settings:
+    problems: list[str] = []
+    parsed: dict[str, Any] = {}
+    for name, spec in SPECS.items():
+        raw = merged[name]
+        try:
+            parsed[name] = raw if raw is spec.default else spec.parse(raw)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{spec.env}: {exc}")
+            parsed[name] = spec.default
+    settings = Settings(**parsed, source=dict(source))
+    problems += _validate(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, require_slack: bool = False) -> Settings:
+    """Read env (+ the YAML file it names), validate, and return Settings or raise ConfigError."""
+    env = os.environ if env is None else env
+    file_values: dict[str, Any] = {}
+    problems: list[str] = []
+    path = env.get("CLOUDOPS_CONFIG", "")
+    if path:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError("top level must be a mapping")
+            unknown = sorted(set(loaded) - set(SPECS))
+            problems += [f"CLOUDOPS_CONFIG: unknown setting {k!r}" for k in unknown]
+            file_values = {k: v for k, v in loaded.items() if k in SPECS}
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            problems.append(f"CLOUDOPS_CONFIG: cannot read {path}: {exc}")
+    merged: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for name, spec in SPECS.items():
+        if spec.env in env:
+            merged[name], source[name] = env[spec.env], "env"
+        elif name in file_values:
+            merged[name], source[name] = file_values[name], "file"
+        else:
+            merged[name], source[name] = spec.default, "default"
+    if require_slack:
+        problems += [
+            f"{SPECS[n].env} is required for `run`" for n in ("slack_bot_token", "slack_app_token") if not merged[n]
+        ]
+    try:
+        settings = _build(merged, source)
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -1,0 +1,132 @@
+"""Every Prometheus metric, defined once, with bounded labels that are pre-initialised to zero.
+
+Metrics live in a ``Metrics`` object with its own ``CollectorRegistry`` (not the global one) so that
+tests and several in-process bots don't collide; the process/platform collectors are registered on
+it too. Label values come from closed sets below: no user, channel or instance ids ever become labels.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.gc_collector import GCCollector
+
+KINDS = ("command", "mention", "query", "cli", "action")
+COMMANDS = ("help", "status", "logs", "alarms", "metrics", "ask", "unknown")
+OUTCOMES = ("ok", "bad_input", "not_found", "denied", "rate_limited", "upstream", "aws_denied",
+            "aws_throttled", "model", "config", "error", "internal")
+AWS_OPS = {
+    "ec2": ("DescribeInstances", "DescribeInstanceStatus"),
+    "logs": ("FilterLogEvents", "DescribeLogGroups"),
+    "cloudwatch": ("DescribeAlarms", "GetMetricData"),
+    "sts": ("GetCallerIdentity",),
+}
+AWS_OUTCOMES = ("ok", "throttled", "denied", "not_found", "error")
+MODEL_OUTCOMES = ("ok", "error", "timeout", "rate_limited")
+SLACK_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "conversations.replies",
+                 "other")
+SLACK_OUTCOMES = ("ok", "error", "rate_limited")
+REDACTION_KINDS: tuple[str, ...] = ()  # filled lazily from the redactor's rule kinds
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3)
+
+
+class Metrics:
+    """The bot's metrics on a private registry; one instance per running bot."""
+
+    def __init__(self, version: str = "0") -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        self.build_info = Info("cloudops_build", "Bot version", registry=r)
+        self.build_info.info({"version": version})
+        self.requests = Counter("cloudops_requests", "Requests handled, by source, command and outcome",
+                                ["kind", "command", "outcome"], registry=r)
+        self.request_seconds = Histogram("cloudops_request_duration_seconds",
+                                         "Time from accepted request to reply posted",
+                                         ["kind", "command"], buckets=LATENCY_BUCKETS, registry=r)
+        self.ack_seconds = Histogram("cloudops_ack_latency_seconds",
+                                     "Time from envelope received to ack sent", ["kind"],
+                                     buckets=ACK_BUCKETS, registry=r)
+        self.in_flight = Gauge("cloudops_requests_in_flight", "Requests accepted and not yet answered",
+                               registry=r)
+        self.queued = Gauge("cloudops_requests_queued", "Requests waiting for a worker", registry=r)
+        self.aws_calls = Counter("cloudops_aws_calls", "AWS API calls by service, operation and outcome",
+                                 ["service", "operation", "outcome"], registry=r)
+        self.aws_seconds = Histogram("cloudops_aws_call_duration_seconds", "AWS API call duration",
+                                     ["service", "operation"], buckets=LATENCY_BUCKETS, registry=r)
+        self.model_requests = Counter("cloudops_model_requests", "Model requests by model and outcome",
+                                      ["model", "outcome"], registry=r)
+        self.model_seconds = Histogram("cloudops_model_request_duration_seconds",
+                                       "Model request duration", ["model"], buckets=LATENCY_BUCKETS,
+                                       registry=r)
+        self.model_tokens = Counter("cloudops_model_tokens", "Model tokens by model and type",
+                                    ["model", "type"], registry=r)
+        self.model_cost = Counter("cloudops_model_cost_usd",
+                                  "Estimated model cost from the configured price table", ["model"],
+                                  registry=r)
+        self.slack_calls = Counter("cloudops_slack_api_calls", "Slack Web API calls by method and outcome",
+                                   ["method", "outcome"], registry=r)
+        self.rate_limited = Counter("cloudops_rate_limited_requests",
+                                    "Requests refused by rate limits or the queue", ["reason"],
+                                    registry=r)
+        self.redactions = Counter("cloudops_redactions", "Secrets redacted, by kind", ["kind"], registry=r)
+        self.slack_connected = Gauge("cloudops_slack_connected", "1 while the Socket Mode link is up",
+                                     registry=r)
+        self.duplicates = Counter("cloudops_duplicate_events", "Redelivered events dropped by dedupe",
+                                  registry=r)
+        self.reply_failures = Counter("cloudops_reply_post_failures",
+                                      "Replies that could not be posted after retries", registry=r)
+        self._preinit()
+
+    def _preinit(self) -> None:
+        """Touch every label combination so series exist at zero (rate() and absent() work at once)."""
+        for kind in KINDS:
+            self.ack_seconds.labels(kind)
+            for cmd in COMMANDS:
+                self.request_seconds.labels(kind, cmd)
+                for outcome in OUTCOMES:
+                    self.requests.labels(kind, cmd, outcome)
+        for service, ops in AWS_OPS.items():
+            for op in ops:
+                self.aws_seconds.labels(service, op)
+                for outcome in AWS_OUTCOMES:
+                    self.aws_calls.labels(service, op, outcome)
+        for method in SLACK_METHODS:
+            for outcome in SLACK_OUTCOMES:
+                self.slack_calls.labels(method, outcome)
+        for reason in ("user", "channel", "queue_full", "budget"):
+            self.rate_limited.labels(reason)
+
+    def init_model(self, model: str) -> None:
+        """The configured model is known at start-up; pre-initialise its series."""
+        self.model_seconds.labels(model)
+        self.model_cost.labels(model)
+        for outcome in MODEL_OUTCOMES:
+            self.model_requests.labels(model, outcome)
+        for kind in ("prompt", "completion"):
+            self.model_tokens.labels(model, kind)
+
+    def init_redaction_kinds(self, kinds: tuple[str, ...]) -> None:
+        for kind in kinds:
+            self.redactions.labels(kind)
+
+    def count_redaction(self, kind: str, n: int) -> None:
+        self.redactions.labels(kind).inc(n)
+
+    def slack_method_label(self, method: str) -> str:
+        return method if method in SLACK_METHODS else "other"
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
