@@ -1,0 +1,75 @@
+"""Typed records the AWS gatherers return, so handlers never touch botocore dictionaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    name: str
+    state: str
+    instance_type: str
+    az: str
+    launch_time: datetime | None
+    private_ip: str = ""
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
+    state_reason: str = ""
+
+
+@dataclass(frozen=True)
+class InstanceHealth:
+    instance_id: str
+    instance_status: str  # ok | impaired | initializing | insufficient-data | not-applicable
+    system_status: str
+    events: tuple[str, ...] = ()  # scheduled events, e.g. "system-reboot at 2026-11-26 03:00"
+
+    @property
+    def healthy(self) -> bool:
+        return self.instance_status in {"ok", "not-applicable"} and self.system_status in {
+            "ok",
+            "not-applicable",
+        }
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    timestamp_ms: int
+    message: str
+    stream: str
+
+
+@dataclass(frozen=True)
+class LogQueryResult:
+    group: str
+    events: tuple[LogEvent, ...]
+    capped: bool  # stopped at the configured cap; there may be more
+    pages: int
+
+
+@dataclass(frozen=True)
+class Alarm:
+    name: str
+    state: str
+    reason: str
+    updated: datetime | None
+    metric: str  # "AWS/EC2 CPUUtilization"
+    dimensions: dict[str, str]
+    threshold: float | None
+    comparison: str
+    statistic: str
+    period_s: int
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    label: str
+    unit: str
+    timestamps: tuple[datetime, ...]  # oldest first
+    values: tuple[float, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.values

@@ -1,0 +1,118 @@
+"""One boto3 Session and its clients, with botocore's own retries and timeouts, plus call accounting.
+
+Each extra boto3 Session costs ~40 MB, so the bot builds exactly one and creates each client once
+(clients are thread-safe; sessions are not, so clients are made under a lock). Every call goes
+through ``call()``, which records the operation for the audit event, times it for metrics, and turns
+botocore errors into the typed errors users see.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from bot.config import Settings
+from bot.errors import AwsAccessDenied, AwsThrottled, NotFoundError, UpstreamError
+from bot.metrics import Metrics
+
+_THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+             "RequestThrottled", "ThrottledException", "SlowDown"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
+           "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthFailure"}
+_NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"}
+
+# The operations of the current request, for its audit event; a ContextVar so parallel requests
+# on different worker threads don't mix (copied into gather threads by ``run_parallel``).
+_recorded: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("aws_ops", default=None)
+
+
+def start_recording() -> list[str]:
+    ops: list[str] = []
+    _recorded.set(ops)
+    return ops
+
+
+class AwsClients:
+    """Owns the session; hands out cached clients and wraps every call."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._session = boto3.session.Session(region_name=settings.aws_region or None)
+        self.region = self._session.region_name or "us-east-1"
+        self._config = Config(
+            region_name=self.region,
+            connect_timeout=settings.aws_connect_timeout_s,
+            read_timeout=settings.aws_read_timeout_s,
+            retries={"mode": settings.aws_retry_mode, "max_attempts": settings.aws_max_attempts},  # type: ignore[arg-type,typeddict-item]
+            max_pool_connections=max(10, settings.aws_parallelism * 2),
+        )
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(service, config=self._config)  # type: ignore[call-overload]
+            return self._clients[service]
+
+    def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """Call ``operation`` (CamelCase API name) on ``service`` with accounting and typed errors."""
+        client = self.client(service)
+        method: Callable[..., dict[str, Any]] = getattr(client, _snake(operation))
+        ops = _recorded.get()
+        if ops is not None:
+            ops.append(f"{service}:{operation}")
+        start = time.perf_counter()
+        outcome = "ok"
+        try:
+            return method(**kwargs)
+        except ClientError as exc:
+            outcome, err = _classify(service, operation, exc)
+            raise err from exc
+        except EndpointConnectionError as exc:
+            outcome = "error"
+            raise UpstreamError("aws", f"cannot reach the AWS {service} endpoint",
+                                "check network access / AWS_ENDPOINT_URL and try again") from exc
+        except BotoCoreError as exc:
+            outcome = "error"
+            raise UpstreamError("aws", f"AWS {service} {operation} failed: {type(exc).__name__}",
+                                "check AWS credentials and region (cloudops-bot check-config)") from exc
+        finally:
+            if self._metrics is not None:
+                self._metrics.aws_calls.labels(service, operation, outcome).inc()
+                self._metrics.aws_seconds.labels(service, operation).observe(time.perf_counter() - start)
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for i, ch in enumerate(operation):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def _classify(service: str, operation: str, exc: ClientError) -> tuple[str, Exception]:
+    code = exc.response.get("Error", {}).get("Code", "")
+    msg = exc.response.get("Error", {}).get("Message", "")
+    action = f"{service}:{operation}"
+    if code in _THROTTLE:
+        return "throttled", AwsThrottled(
+            "aws", f"AWS is throttling {action} even after retries",
+            "wait a minute and try again, or narrow the request (shorter window, one instance)")
+    if code in _DENIED:
+        return "denied", AwsAccessDenied(
+            "aws", f"the bot's AWS identity may not call {action} ({code})",
+            "add the action to the bot's IAM policy (deploy/iam-policy.json)")
+    if code in _NOT_FOUND:
+        return "not_found", NotFoundError(msg or f"{action}: not found", "check the name and the region")
+    return "error", UpstreamError("aws", f"AWS {action} failed: {code} {msg}".strip(),
+                                  "try again; if it persists check the AWS Health Dashboard")

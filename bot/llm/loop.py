@@ -1,0 +1,93 @@
+"""The bounded tool-calling loop: ask, run the tools the model picks, feed results back, repeat.
+
+The last step withholds tools and tells the model to answer, so a model that keeps calling tools
+still ends with an answer (HolmesGPT's step cap, adapted). Every tool result is cleaned by the caller's
+``scrub`` (redaction) and cut to a budget before it leaves the process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.llm.client import LlmClient
+from bot.llm.tools import ToolSpec
+from bot.models import Usage
+
+
+@dataclass
+class LoopResult:
+    answer: str
+    usage: Usage
+    steps: int
+    tool_log: list[str] = field(default_factory=list)  # "get_alarms({...}) -> 1.2 kB" lines for evidence
+
+
+def cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… [cut: {len(text) - limit} more chars; ask a narrower question]"
+
+
+def run_tool_loop(
+    llm: LlmClient,
+    messages: list[dict[str, Any]],
+    tools: Sequence[ToolSpec],
+    *,
+    max_steps: int,
+    result_chars: int,
+    force_answer: str,
+    scrub: Callable[[str], str],
+    pool: ThreadPoolExecutor | None = None,
+) -> LoopResult:
+    by_name = {t.name: t for t in tools}
+    schemas = [t.schema() for t in tools]
+    prompt_tokens = completion_tokens = 0
+    tool_log: list[str] = []
+    for step in range(1, max_steps + 1):
+        last = step == max_steps
+        if last:
+            messages.append({"role": "user", "content": force_answer})
+        completion = llm.complete(messages, tools=schemas or None, tool_choice="none" if last else None)
+        prompt_tokens += completion.prompt_tokens
+        completion_tokens += completion.completion_tokens
+        if not completion.tool_calls or last:
+            usage = Usage(llm.model, prompt_tokens, completion_tokens, step)
+            return LoopResult(completion.content.strip(), usage, step, tool_log)
+        messages.append({
+            "role": "assistant",
+            "content": completion.content or None,
+            "tool_calls": [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in completion.tool_calls
+            ],
+        })
+
+        def run(call_name: str, arguments: str) -> str:
+            tool = by_name.get(call_name)
+            if tool is None:
+                return f"error: no tool named {call_name!r}; available: {', '.join(sorted(by_name))}"
+            return tool.invoke(arguments)
+
+        if pool is not None and len(completion.tool_calls) > 1:
+            results = list(pool.map(lambda c: run(c.name, c.arguments), completion.tool_calls))
+        else:
+            results = [run(c.name, c.arguments) for c in completion.tool_calls]
+        for c, result in zip(completion.tool_calls, results, strict=True):
+            clean = cut(scrub(result), result_chars)
+            tool_log.append(f"{c.name}({_short_args(c.arguments)}) → {len(clean)} chars")
+            messages.append({"role": "tool", "tool_call_id": c.id, "content": clean})
+    raise AssertionError("unreachable: the last step always returns")  # pragma: no cover
+
+
+def _short_args(arguments: str) -> str:
+    try:
+        args = json.loads(arguments or "{}")
+    except json.JSONDecodeError:
+        return "invalid JSON"
+    if not isinstance(args, dict):
+        return "?"
+    return ", ".join(f"{k}={str(v)[:40]}" for k, v in args.items())
