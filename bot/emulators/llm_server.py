@@ -1,0 +1,339 @@
+"""A local OpenAI-compatible chat-completions server for tests, benchmarks and the offline demo.
+
+The real ``openai`` SDK is pointed at it (``OpenAI(base_url=server.base_url, ...)``) so the bot's
+LLM code runs its true request/parse/retry paths, with answers, latency, hangs and HTTP errors
+scripted per turn. Only stdlib HTTP is used so the fake has no moving parts of its own, and
+every handler runs in its own daemon thread so one hung answer never blocks another request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+
+from bot.emulators.llm_script import (
+    Scripted,
+    ToolCall,
+    completion_body,
+    default_answer,
+    error_body,
+    error_headers,
+    stream_chunks,
+)
+
+__all__ = ["FakeLLMServer", "Scripted", "ToolCall"]
+
+Responder = Callable[[dict[str, Any]], Scripted]
+
+_JOIN_TIMEOUT_S = 2.0
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """Binds an ephemeral loopback port and never waits on handler threads when closing."""
+
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 256  # the stdlib default of 5 drops SYNs under benchmark bursts (1 s retransmits)
+
+    def __init__(self, fake: FakeLLMServer) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Aborted(Exception):
+    """The server is stopping while a request waits; drop the connection without an answer."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Speaks just enough of the OpenAI HTTP API for the SDK; HTTP/1.1 so the SDK's keep-alive pool works."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeLLM/1.0"
+    # Headers and body go out as separate small writes; with Nagle on, delayed ACKs add ~40 ms each.
+    disable_nagle_algorithm = True
+
+    @property
+    def fake(self) -> FakeLLMServer:
+        return cast(_HTTPServer, self.server).fake
+
+    def setup(self) -> None:
+        super().setup()
+        self.fake._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        self.fake._track(self.connection, add=False)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: per-request access logs would drown pytest output."""
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") != "/v1/models":
+            self._send_json(404, error_body(404, f"Unknown path {self.path}"))
+        elif self._authorized():
+            model = {"id": self.fake.model, "object": "model", "created": 0, "owned_by": "fake-llm"}
+            self._send_json(200, {"object": "list", "data": [model]})
+
+    def handle(self) -> None:
+        """A client that times out or drops a pooled connection is normal here, not a traceback on stderr."""
+        with contextlib.suppress(ConnectionError):
+            super().handle()
+
+    def do_POST(self) -> None:
+        try:
+            self._chat_completions()
+        except _Aborted:
+            self.close_connection = True
+
+    def _read_request(self) -> dict[str, Any] | None:
+        """Parse and record the body; answer 4xx and return None when there is no usable request."""
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._send_json(404, error_body(404, f"Unknown path {self.path}"))
+            return None
+        try:
+            request = json.loads(raw or b"null")
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            self._send_json(400, error_body(400, "Request body must be a JSON object."))
+            return None
+        self.fake._record(request)
+        if not self._authorized():
+            return None
+        if not isinstance(request.get("messages"), list) or not request["messages"]:
+            self._send_json(400, error_body(400, "'messages' must be a non-empty array."))
+            return None
+        return request
+
+    def _chat_completions(self) -> None:
+        fake = self.fake
+        request = self._read_request()
+        if request is None:
+            return
+        turn = fake._injected_error() or fake._next_turn(request)
+        self._wait(fake.latency_s + turn.delay_s)
+        if turn.hang:
+            fake._stopping.wait()
+            raise _Aborted
+        if turn.status >= 400:
+            self._send_json(turn.status, error_body(turn.status, turn.content), error_headers(turn))
+            return
+        call_ids, cid = fake._new_ids(len(turn.tool_calls))
+        ids: dict[str, Any] = {
+            "model": str(request.get("model") or fake.model),
+            "call_ids": call_ids,
+            "created": int(time.time()),
+            "cid": cid,
+        }
+        if request.get("stream"):
+            self._send_stream(stream_chunks(turn, request, chunk_chars=fake.chunk_chars, **ids))
+        else:
+            self._send_json(200, completion_body(turn, request, **ids))
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep interruptibly, so stop() is prompt even while answers are artificially slow."""
+        if seconds > 0 and self.fake._stopping.wait(seconds):
+            raise _Aborted
+
+    def _authorized(self) -> bool:
+        expected = f"Bearer {self.fake.api_key}"
+        if self.headers.get("Authorization") == expected:
+            return True
+        self._send_json(401, error_body(401, "Incorrect API key provided."))
+        return False
+
+    def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_stream(self, chunks: Iterable[dict[str, Any]]) -> None:
+        """Server-sent events over chunked encoding, so the connection stays reusable like the real API."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in chunks:
+            self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        self._write_chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+
+class FakeLLMServer:
+    """OpenAI-compatible fake with a FIFO script of turns, a fallback responder and seeded fault injection."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "sk-test",
+        model: str = "gpt-test",
+        latency_s: float = 0.0,
+        error_rate: float = 0.0,
+        error_status: int = 500,
+        seed: int = 0,
+        chunk_chars: int = 8,
+    ) -> None:
+        self.api_key = api_key
+        self.model = model
+        self.latency_s = latency_s
+        self.error_rate = error_rate
+        self.error_status = error_status
+        self.seed = seed
+        self.chunk_chars = chunk_chars
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._queue: deque[Scripted] = deque()
+        self._requests: list[dict[str, Any]] = []
+        self._responder: Responder = default_answer
+        self._rng = random.Random(seed)
+        self._completion_seq = 0
+        self._call_seq = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> FakeLLMServer:
+        """Bind and serve in the background; returns self so ``srv = FakeLLMServer().start()`` reads well."""
+        if self._httpd is None:
+            self._stopping.clear()
+            self._httpd = _HTTPServer(self)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-llm", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop promptly even with hung or slow requests in flight: they are woken and their sockets cut."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        with self._lock:
+            live = dict(self._connections)
+        for conn in live:
+            _cut(conn)
+        httpd.server_close()
+        if thread is not None:
+            thread.join(_JOIN_TIMEOUT_S)
+        for worker in live.values():
+            if worker is not threading.current_thread():
+                worker.join(_JOIN_TIMEOUT_S)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The value for ``OpenAI(base_url=...)``; only meaningful once started (the port is ephemeral)."""
+        if self._httpd is None:
+            raise RuntimeError("FakeLLMServer is not running; call start() first")
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    # -- scripting -----------------------------------------------------------------------------
+
+    def script(self, *turns: Scripted) -> None:
+        """Queue turns consumed one per chat request, in order, before the responder is consulted."""
+        with self._lock:
+            self._queue.extend(turns)
+
+    def set_responder(self, fn: Responder) -> None:
+        """Answer unscripted requests with ``fn(request_body)``, e.g. for load tests with many requests."""
+        with self._lock:
+            self._responder = fn
+
+    def received(self) -> list[dict[str, Any]]:
+        """A snapshot of every chat request body received, so tests can assert what the client sent."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Same as ``received()``; a copy, so callers never race the handler threads."""
+        return self.received()
+
+    def reset(self) -> None:
+        """Forget script, history, responder and counters, so one server can be shared by many tests."""
+        with self._lock:
+            self._queue.clear()
+            self._requests.clear()
+            self._responder = default_answer
+            self._rng = random.Random(self.seed)
+            self._completion_seq = 0
+            self._call_seq = 0
+
+    # -- used by the handler threads -------------------------------------------------------------
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections[conn] = threading.current_thread()
+            else:
+                self._connections.pop(conn, None)
+        if add and self._stopping.is_set():
+            _cut(conn)
+
+    def _record(self, request: dict[str, Any]) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _injected_error(self) -> Scripted | None:
+        """Seeded coin flip per request, so a flaky-provider benchmark fails the same requests every run."""
+        if self.error_rate <= 0:
+            return None
+        with self._lock:
+            failed = self._rng.random() < self.error_rate
+        return Scripted(status=self.error_status) if failed else None
+
+    def _next_turn(self, request: dict[str, Any]) -> Scripted:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+            responder = self._responder
+        try:
+            return responder(request)
+        except Exception as exc:  # a broken test responder should surface as a readable 500
+            return Scripted(content=f"responder failed: {exc!r}", status=500)
+
+    def _new_ids(self, n_calls: int) -> tuple[list[str], str]:
+        """Tool-call ids unique across the server's life (since reset), as the agent loop keys on them."""
+        with self._lock:
+            self._completion_seq += 1
+            ids = [f"call_{self._call_seq + i + 1}" for i in range(n_calls)]
+            self._call_seq += n_calls
+            return ids, f"chatcmpl-fake-{self._completion_seq}"
+
+
+def _cut(conn: socket.socket) -> None:
+    """Unblock a handler thread stuck reading a keep-alive connection."""
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RDWR)
