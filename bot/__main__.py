@@ -1,0 +1,122 @@
+"""`cloudops-bot`: run | demo | ask | check-config | compact."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from bot.config import SPECS, load_settings
+from bot.errors import ConfigError
+
+
+def _check_config(ns: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(require_slack=ns.for_run)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return 2
+    masked = settings.masked()
+    width = max(len(SPECS[n].env) for n in masked)
+    for name, value in masked.items():
+        print(f"{SPECS[name].env:<{width}}  {value}  ({settings.source.get(name, 'default')})")
+    if not settings.model_enabled:
+        print("note: OPENAI_API_KEY is not set: answers will be evidence-only", file=sys.stderr)
+    return 0
+
+
+def _run(ns: argparse.Namespace) -> int:
+    from bot.logsetup import configure_logging
+    from bot.runtime import Bot
+
+    try:
+        settings = load_settings(require_slack=True)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        print("hint: run `cloudops-bot check-config` to see every setting", file=sys.stderr)
+        return 2
+    bot = Bot(settings)
+    configure_logging(settings.log_level, settings.log_format, bot.services.scrub)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        bot.start()
+    except Exception as exc:  # start-up failures (Slack auth, port in use) get one line, not a traceback
+        print(f"cloudops-bot: cannot start: {type(exc).__name__}: {bot.services.scrub(str(exc))[:300]}",
+              file=sys.stderr)
+        bot.stop(0)
+        return 1
+    stop.wait()
+    aborted = bot.stop()
+    print(f"cloudops-bot: stopped ({aborted} request(s) aborted)", file=sys.stderr)
+    return 0
+
+
+def _ask(ns: argparse.Namespace) -> int:
+    from bot.logsetup import configure_logging
+    from bot.models import Request, Source
+    from bot.runtime import Bot
+    from handlers import dispatch
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print("\n".join(f"config error: {p}" for p in exc.problems), file=sys.stderr)
+        return 2
+    bot = Bot(settings)
+    configure_logging("WARNING", "console", bot.services.scrub)
+    try:
+        reply, _, _ = dispatch.handle(Request(text=" ".join(ns.text), source=Source.CLI), bot.services)
+        print(reply.plain_text())
+        return 0 if reply.ok else 1
+    finally:
+        bot.stop(0)
+
+
+def _demo(ns: argparse.Namespace) -> int:
+    from bot.demo.main import run_demo
+
+    return run_demo(ns)
+
+
+def _compact(ns: argparse.Namespace) -> int:
+    from bot.cli_compact import run
+
+    return run(ns)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloudops-bot", description="Slack ChatOps agent for on-call on AWS.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("run", help="connect to Slack (Socket Mode) and serve").set_defaults(fn=_run)
+    p = sub.add_parser("check-config", help="print the effective configuration (secrets masked)")
+    p.add_argument("--for-run", action="store_true", help="also require the Slack tokens")
+    p.set_defaults(fn=_check_config)
+    p = sub.add_parser("ask", help="run one command or question from the terminal, e.g. `ask status web-1`")
+    p.add_argument("text", nargs="+")
+    p.set_defaults(fn=_ask)
+    p = sub.add_parser("demo", help="the whole bot on this machine: moto AWS, a local Slack, the sidecar")
+    from bot.demo.cli import configure_parser as demo_parser
+
+    demo_parser(p)
+    p.set_defaults(fn=_demo)
+    p = sub.add_parser("compact", help="compact log lines into a prompt-sized view")
+    from bot.cli_compact import configure_parser
+
+    configure_parser(p)
+    p.set_defaults(fn=_compact)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    return int(ns.fn(ns))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

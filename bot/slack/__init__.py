@@ -1,0 +1,1 @@
+"""The Slack edge: the only package that imports slack_bolt / slack_sdk."""

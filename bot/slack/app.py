@@ -1,0 +1,225 @@
+"""Build the Bolt App, register every listener from one table, ack first, work on our own pool.
+
+Listeners do three things only: ack (milliseconds), reserve a place in the work queue, and submit the
+job. The job turns the payload into a Request, runs the handler through the error boundary, renders
+and posts in the thread. Every accepted request ends with exactly one answer (or one abort message).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.config import Settings
+from bot.models import Reply, Request
+from bot.slack.dedupe import Deduper
+from bot.slack.inbound import command_request, mention_request, thread_history
+from bot.slack.poster import Poster, PostError
+from bot.slack.render import render
+from bot.slack.workqueue import WorkQueue
+from bot.state import BotState
+from bot.text.mrkdwn import escape, inline_code
+from handlers import dispatch
+from handlers.services import Services
+
+log = structlog.get_logger("cloudops.slack")
+SLASH_COMMAND = "/cloudops"
+ABORT_TEXT = (":octagonal_sign: CloudOps is restarting and could not finish this request. "
+              "Nothing was changed; please ask again in a minute.")
+
+
+def make_web_client(settings: Settings) -> WebClient:
+    """slack_sdk's retry handlers: connection resets and 429 + Retry-After (off by default)."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+class SlackBot:
+    """The Slack edge of one bot process."""
+
+    def __init__(self, settings: Settings, services: Services, state: BotState) -> None:
+        self.settings = settings
+        self.services = services
+        self.metrics = services.metrics
+        self.state = state
+        self.web = make_web_client(settings)
+        auth = self.web.auth_test()
+        self.bot_user_id = str(auth.get("user_id", ""))
+        self.bot_id = str(auth.get("bot_id", ""))
+        self.app = App(client=self.web, process_before_response=False)
+        self.poster = Poster(self.web, self.metrics, settings.reply_retries)
+        self.queue = WorkQueue(settings.workers, settings.max_queue)
+        self.dedupe = Deduper()
+        self._active: dict[str, tuple[str, str]] = {}  # job id -> (channel, thread_ts) while running
+        self._finished: set[str] = set()  # job ids answered or aborted: never post twice
+        self._lock = threading.Lock()
+        self._aborting = False  # set when the drain time ran out: queued jobs abort instead of starting
+        configure(self.app, self)
+
+    # --- the listener table -------------------------------------------------------------------------
+    def listeners(self) -> list[tuple[str, str, Callable[..., None]]]:
+        return [
+            ("command", SLASH_COMMAND, self.on_command),
+            ("event", "app_mention", self.on_mention),
+            ("event", "message", self.on_message),
+        ]
+
+    # --- listeners: ack, reserve, submit ------------------------------------------------------------
+    def on_command(self, ack: Ack, body: dict[str, Any]) -> None:
+        t0 = time.perf_counter()
+        self.state.envelope_seen()
+        if self.state.draining:
+            ack(text="CloudOps is restarting; please try again in a minute.")
+            return
+        place = self.queue.reserve()
+        if place is None:
+            self.metrics.rate_limited.labels("queue_full").inc()
+            ack(text=f":hourglass: CloudOps is at capacity ({self.queue.pending} requests in progress). "
+                     "Please try again in a minute.")
+            return
+        text = str(body.get("text", "")).strip()
+        line = f" — busy, you are number {place} in line" if place else ""
+        ack(text=f":mag: Working on {inline_code('/cloudops ' + text[:200])}{line}. "
+                 "The answer will appear in a thread in this channel.")
+        self.metrics.ack_seconds.labels("command").observe(time.perf_counter() - t0)
+        self.queue.submit(lambda: self._run_command(body))
+
+    def on_mention(self, ack: Ack, event: dict[str, Any], body: dict[str, Any]) -> None:
+        t0 = time.perf_counter()
+        ack()
+        self.state.envelope_seen()
+        self.metrics.ack_seconds.labels("mention").observe(time.perf_counter() - t0)
+        if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("user") == self.bot_user_id:
+            return
+        if not self.dedupe.first_time(str(body.get("event_id") or event.get("client_msg_id") or event.get("ts"))):
+            self.metrics.duplicates.inc()
+            return
+        channel, thread_ts = str(event.get("channel", "")), str(event.get("thread_ts") or event.get("ts", ""))
+        if self.state.draining:
+            self._post_safely(channel, thread_ts, ABORT_TEXT)
+            return
+        place = self.queue.reserve()
+        if place is None:
+            self.metrics.rate_limited.labels("queue_full").inc()
+            self._post_safely(channel, thread_ts, ":hourglass: CloudOps is at capacity right now; "
+                                                  "please ask again in a minute.")
+            return
+        if place:
+            self._post_safely(channel, thread_ts, f":hourglass: Busy — you are number {place} in line.")
+        self.queue.submit(lambda: self._run_mention(event))
+
+    def on_message(self, ack: Ack) -> None:
+        """Plain channel messages are not for us (mentions arrive as app_mention); ack so Bolt is quiet."""
+        ack()
+
+    # --- jobs ---------------------------------------------------------------------------------------
+    def _run_command(self, body: dict[str, Any]) -> None:
+        request = command_request(body)
+        shown = escape(request.text[:300]) or "help"
+        parent = f"<@{escape(request.user)}> asked: {inline_code('/cloudops ' + request.text[:300]) if shown else ''}"
+        try:
+            parent_ts = self.poster.post_text(request.channel, parent)
+        except PostError as exc:
+            self.metrics.reply_failures.inc()
+            log.error("parent_post_failed", channel=request.channel, error=str(exc))
+            return
+        from dataclasses import replace
+
+        self._answer(replace(request, thread_ts=parent_ts))
+
+    def _run_mention(self, event: dict[str, Any]) -> None:
+        history = ()
+        if event.get("thread_ts"):
+            try:
+                messages = self.poster.replies(str(event["channel"]), str(event["thread_ts"]),
+                                               self.settings.thread_history_messages)
+                history = thread_history(messages, str(event.get("ts", "")), self.bot_user_id, self.bot_id,
+                                         self.settings.thread_history_messages)
+            except PostError as exc:  # answer without context rather than not at all
+                log.warning("thread_read_failed", error=str(exc))
+        self._answer(mention_request(event, self.bot_user_id, history))
+
+    def _answer(self, request: Request) -> None:
+        job = uuid.uuid4().hex
+        channel, thread_ts = request.channel, request.thread_ts or ""
+        if self._aborting:
+            self._post_safely(channel, thread_ts, ABORT_TEXT)
+            return
+        with self._lock:
+            self._active[job] = (channel, thread_ts)
+        self.metrics.in_flight.inc()
+        self.state.add_in_flight(1)
+        start = time.perf_counter()
+        command, outcome = "unknown", "internal"
+        try:
+            reply, command, outcome = dispatch.handle(request, self.services)
+            self._deliver(job, channel, thread_ts, reply)
+        finally:
+            self.metrics.in_flight.dec()
+            self.state.add_in_flight(-1)
+            self.metrics.requests.labels(request.source.value, command, outcome).inc()
+            self.metrics.request_seconds.labels(request.source.value, command).observe(time.perf_counter() - start)
+            with self._lock:
+                self._active.pop(job, None)
+
+    def _deliver(self, job: str, channel: str, thread_ts: str, reply: Reply) -> None:
+        with self._lock:
+            if job in self._finished:  # aborted at shutdown: the user already has a message
+                return
+            self._finished.add(job)
+        for message in render(reply):
+            try:
+                self.poster.post(channel, message, thread_ts)
+            except PostError as exc:
+                log.error("reply_post_failed", channel=channel, error=str(exc))
+                fallback = (f"{message.text[:2500]}\n_(Slack rejected the formatted answer: "
+                            f"{escape(str(exc))[:200]})_")
+                if not self._post_safely(channel, thread_ts, fallback):
+                    self.metrics.reply_failures.inc()
+                    return
+
+    def _post_safely(self, channel: str, thread_ts: str, text: str) -> bool:
+        try:
+            self.poster.post_text(channel, text, thread_ts)
+            return True
+        except PostError as exc:
+            log.error("post_failed", channel=channel, error=str(exc))
+            return False
+
+    # --- shutdown -----------------------------------------------------------------------------------
+    def drain(self, timeout_s: float) -> int:
+        """Stop taking work, wait for jobs, then abort the rest with a message. Returns jobs aborted."""
+        self.state.draining = True
+        if self.queue.wait_idle(timeout_s):
+            return 0
+        with self._lock:
+            stuck = [(job, where) for job, where in self._active.items() if job not in self._finished]
+            self._finished.update(job for job, _ in stuck)
+            self._aborting = True
+        for _job, (channel, thread_ts) in stuck:
+            self._post_safely(channel, thread_ts, ABORT_TEXT)
+        self.queue.wait_idle(5.0)  # queued jobs now post their abort message and end at once
+        return len(stuck)
+
+
+def configure(app: App, bot: SlackBot) -> None:
+    """Register every listener from the bot's one table (Dispatch's ``configure()`` idea)."""
+    for kind, key, fn in bot.listeners():
+        if kind == "command":
+            app.command(key)(fn)
+        elif kind == "event":
+            app.event(key)(fn)
+        else:  # pragma: no cover - the table only holds the kinds above
+            raise ValueError(kind)

@@ -1,0 +1,75 @@
+"""Posting into threads with retries, so a reply is never dropped silently.
+
+429s are retried by slack_sdk's RateLimitErrorRetryHandler and connection resets by its
+ConnectionErrorRetryHandler (installed on the WebClient in ``app.py``); this layer adds a bounded
+retry for other transient failures (5xx, ``internal_error``) and counts every call by outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.metrics import Metrics
+from bot.slack.render import SlackMessage
+
+log = structlog.get_logger("cloudops.slack")
+_PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
+              "token_revoked", "missing_scope", "invalid_blocks", "invalid_blocks_format", "msg_too_long",
+              "thread_not_found", "no_text", "restricted_action", "cant_update_message", "message_not_found"}
+
+
+class PostError(Exception):
+    """A reply could not be posted after every retry."""
+
+
+class Poster:
+    def __init__(self, client: WebClient, metrics: Metrics, attempts: int = 3, backoff_s: float = 0.5) -> None:
+        self._client = client
+        self._metrics = metrics
+        self._attempts = max(1, attempts)
+        self._backoff = backoff_s
+
+    def call(self, method: str, *, form: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """Slack takes JSON bodies only for write methods; read methods (conversations.*) get a form."""
+        label = self._metrics.slack_method_label(method)
+        last: Exception | None = None
+        for attempt in range(self._attempts):
+            try:
+                resp = (self._client.api_call(method, params=kwargs) if form
+                        else self._client.api_call(method, json=kwargs))
+                self._metrics.slack_calls.labels(label, "ok").inc()
+                return dict(resp.data) if isinstance(resp.data, dict) else {}
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", "")) if exc.response is not None else ""
+                status = exc.response.status_code if exc.response is not None else 0
+                outcome = "rate_limited" if status == 429 or error == "ratelimited" else "error"
+                self._metrics.slack_calls.labels(label, outcome).inc()
+                last = exc
+                if error in _PERMANENT:
+                    break
+            except OSError as exc:  # connection errors that survived the SDK's own retry handler
+                self._metrics.slack_calls.labels(label, "error").inc()
+                last = exc
+            if attempt + 1 < self._attempts:
+                time.sleep(self._backoff * (2 ** attempt))
+        raise PostError(f"{method} failed: {last}") from last
+
+    def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
+        kwargs: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks,
+                                  "unfurl_links": False, "unfurl_media": False}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        return str(self.call("chat.postMessage", **kwargs).get("ts", ""))
+
+    def post_text(self, channel: str, text: str, thread_ts: str | None = None) -> str:
+        return self.post(channel, SlackMessage(text, [{"type": "section", "text": {"type": "mrkdwn",
+                                                                                     "text": text}}]), thread_ts)
+
+    def replies(self, channel: str, ts: str, limit: int) -> list[dict[str, Any]]:
+        data = self.call("conversations.replies", form=True, channel=channel, ts=ts, limit=min(max(limit + 1, 2), 200))
+        return list(data.get("messages", []))

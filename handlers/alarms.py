@@ -1,0 +1,46 @@
+"""`alarms [alarm|ok|insufficient_data|all]`: CloudWatch alarms with metric, threshold and since when."""
+
+from __future__ import annotations
+
+from bot.aws import cloudwatch
+from bot.aws.records import Alarm
+from bot.errors import UserInputError
+from bot.models import Reply, Request, Section
+from handlers.formatting import ago, num, stamp
+from handlers.services import Services
+from handlers.summarize import finish
+
+_STATES = {"alarm": "ALARM", "ok": "OK", "insufficient_data": "INSUFFICIENT_DATA",
+           "insufficient": "INSUFFICIENT_DATA", "all": None}
+_OPS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<",
+        "LessThanOrEqualToThreshold": "≤"}
+
+
+def alarm_line(a: Alarm, services: Services) -> str:
+    dims = ", ".join(f"{k}={v}" for k, v in a.dimensions.items())
+    cond = f"{a.statistic} {_OPS.get(a.comparison, a.comparison)} {num(a.threshold)}" if a.threshold is not None else ""
+    since = f"since {stamp(a.updated)} ({ago(a.updated, services.clock())})"
+    head = f"{a.name} [{a.state}] {a.metric}" + (f" ({dims})" if dims else "") + (f" {cond}" if cond else "")
+    return services.scrub(f"{head} — {since}\n    {a.reason}")
+
+
+def handle_alarms(request: Request, args: list[str], services: Services) -> Reply:
+    word = (args[0].lower() if args else "alarm")
+    if word not in _STATES or len(args) > 1:
+        raise UserInputError(f"{' '.join(args)!r} is not an alarm state",
+                             "use `/cloudops alarms`, `alarms ok`, `alarms insufficient_data` or `alarms all`")
+    state = _STATES[word]
+    alarms = cloudwatch.describe_alarms(services.aws, state)
+    label = state or "any state"
+    if not alarms:
+        return Reply(title=f"CloudWatch alarms — {label}",
+                     summary=f"No alarms in {label} in {services.aws.region}." + (
+                         " Nothing is firing." if state == "ALARM" else ""))
+    lines = [alarm_line(a, services) for a in alarms]
+    evidence = "\n".join(lines)
+    firing = [a for a in alarms if a.state == "ALARM"]
+    fallback = (f"{len(firing)} alarm(s) firing: " + ", ".join(a.name for a in firing[:8]) + "."
+                if firing else f"{len(alarms)} alarm(s) in {label}.")
+    section = Section(title=f"{len(alarms)} alarm(s) in {label}", text=evidence, code=True)
+    return finish(services, title=f"CloudWatch alarms — {label}", sections=(section,), evidence=evidence,
+                  fallback=services.scrub(fallback), prompt="alarms", values={"state": label})

@@ -1,0 +1,76 @@
+"""`metrics <instance> [cpu|network|disk|status] [window]`: min/avg/max, last value and trend."""
+
+from __future__ import annotations
+
+from bot.aws import cloudwatch, ec2
+from bot.aws.records import MetricSeries
+from bot.errors import UserInputError
+from bot.models import Reply, Request, Section
+from handlers.formatting import num, stamp
+from handlers.parsing import format_window, split_window
+from handlers.services import Services
+from handlers.summarize import finish
+
+USAGE = "usage: `/cloudops metrics <instance> [cpu|network|disk|status] [1h]`, e.g. `/cloudops metrics web-1 cpu 3h`"
+
+
+def trend(values: tuple[float, ...]) -> str:
+    """Compare the last quarter with the first quarter: rising, falling or flat (±15 %)."""
+    if len(values) < 4:
+        return "too few points"
+    q = max(1, len(values) // 4)
+    head, tail = sum(values[:q]) / q, sum(values[-q:]) / q
+    if head == 0:
+        return "rising" if tail > 0 else "flat"
+    change = (tail - head) / abs(head)
+    return "rising" if change > 0.15 else "falling" if change < -0.15 else "flat"
+
+
+def describe(series: MetricSeries) -> str:
+    if series.empty:
+        return f"{series.label}: no datapoints"
+    v = series.values
+    peak_at = series.timestamps[v.index(max(v))]
+    return (f"{series.label} [{series.unit}]: min {num(min(v))}, avg {num(sum(v) / len(v))}, max {num(max(v))} "
+            f"at {stamp(peak_at)}, last {num(v[-1])}, trend {trend(v)}, {len(v)} points")
+
+
+def sparkline(values: tuple[float, ...], width: int = 40) -> str:
+    if not values:
+        return ""
+    step = max(1, len(values) // width)
+    pts = [max(values[i:i + step]) for i in range(0, len(values), step)]
+    lo, hi = min(pts), max(pts)
+    bars = "▁▂▃▄▅▆▇█"
+    return "".join(bars[0 if hi == lo else int((p - lo) / (hi - lo) * 7)] for p in pts)
+
+
+def handle_metrics(request: Request, args: list[str], services: Services) -> Reply:
+    rest, window = split_window(args, services.settings)
+    if not rest:
+        raise UserInputError("which instance?", USAGE)
+    kind = "cpu"
+    if len(rest) > 1:
+        kind = rest[1].lower()
+    if len(rest) > 2 or kind not in cloudwatch.EC2_METRICS:
+        raise UserInputError(f"{' '.join(rest[1:])!r} is not a metric kind", USAGE)
+    instance = ec2.describe_instances(services.aws, rest[0], cap=2)
+    if len(instance) > 1:
+        raise UserInputError(f"{rest[0]!r} matches several instances", "use the instance id")
+    inst = instance[0]
+    series = cloudwatch.instance_metrics(services.aws, inst.instance_id, kind, window, now=services.clock())
+    label = f"{inst.name or inst.instance_id} ({inst.instance_id})"
+    lines = [describe(s) for s in series]
+    charts = [f"{s.label}: {sparkline(s.values)}" for s in series if not s.empty]
+    evidence = "\n".join(lines)
+    sections = (Section(title=f"{kind} over the last {format_window(window)}", text="\n".join(lines + charts),
+                        code=True),)
+    main = series[0]
+    if main.empty:
+        fallback = f"No {kind} datapoints for {label} in the last {format_window(window)}."
+    else:
+        fallback = (f"{main.label} for {label}: last {num(main.values[-1])}{main.unit if main.unit == '%' else ''}, "
+                    f"peak {num(max(main.values))}, trend {trend(main.values)}.")
+    return finish(services, title=f"Metrics — {label}", sections=sections, evidence=evidence,
+                  fallback=services.scrub(fallback), prompt="metrics",
+                  values={"instance": label, "kind": kind, "window": format_window(window)})

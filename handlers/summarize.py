@@ -1,0 +1,51 @@
+"""Ending every evidence-gathering handler the same way: model summary, or evidence-only, said plainly."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from bot.errors import ModelError
+from bot.models import Reply, Section, Usage
+from handlers.services import Services
+
+NO_MODEL_NOTE = "No model configured (OPENAI_API_KEY is not set): this answer is built from the AWS evidence alone."
+
+
+def system_prompt(services: Services, *, tools: bool) -> str:
+    now = services.clock().strftime("%Y-%m-%d %H:%M")
+    return services.prompts.render("system", now=now, region=services.aws.region, model_tools=tools)
+
+
+def finish(
+    services: Services,
+    *,
+    title: str,
+    sections: tuple[Section, ...],
+    evidence: str,
+    fallback: str,
+    prompt: str,
+    values: dict[str, Any],
+    notes: tuple[str, ...] = (),
+) -> Reply:
+    """Build the reply; ask the model for a summary of ``evidence`` when one is configured.
+
+    ``evidence`` is already scrubbed. When the model fails, AWS still worked, so the user gets the
+    evidence and one line saying what failed.
+    """
+    reply = Reply(title=title, sections=sections, summary=fallback, notes=notes, evidence=evidence)
+    llm = services.llm
+    if llm is None:
+        return replace(reply, notes=(*notes, NO_MODEL_NOTE))
+    messages = [
+        {"role": "system", "content": system_prompt(services, tools=False)},
+        {"role": "user", "content": services.prompts.render(prompt, evidence=evidence, **values)},
+    ]
+    try:
+        completion = llm.complete(messages)
+    except ModelError as exc:
+        note = f"The model failed ({exc.message}); showing the AWS evidence only. {exc.hint}".strip()
+        return replace(reply, notes=(*notes, note))
+    usage = Usage(llm.model, completion.prompt_tokens, completion.completion_tokens, 1)
+    summary = services.scrub(completion.content).strip() or fallback
+    return replace(reply, summary=summary, model_used=True, usage=usage)
