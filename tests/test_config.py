@@ -65,3 +65,9 @@ def test_prices_feed_the_cost_estimate() -> None:
     s = Settings.from_values(llm_prices={"m": "1.00/2.00"})
     assert s.price_per_token("m") == (1e-6, 2e-6)
     assert s.price_per_token("unknown") == (0.0, 0.0)
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [spec.env for spec in SPECS.values() if f"`{spec.env}`" not in readme]
+    assert not missing, f"README configuration table lacks {missing}"
