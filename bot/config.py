@@ -138,6 +138,9 @@ SPECS: dict[str, Spec] = {
     "slack_grace_s": Spec(
         "CLOUDOPS_SLACK_GRACE_S", 60.0, "Slack socket down this long → /status 503", float
     ),
+    "slack_ping_interval_s": Spec(
+        "CLOUDOPS_SLACK_PING_INTERVAL_S", 10.0, "Socket Mode ping interval; a dead link is noticed after ~4x", float
+    ),
     "aws_health_ttl_s": Spec("CLOUDOPS_AWS_HEALTH_TTL_S", 60.0, "Cache for the sts health probe", float),
     "log_format": Spec("CLOUDOPS_LOG_FORMAT", "auto", "auto|json|console for our own logs"),
     "log_level": Spec("CLOUDOPS_LOG_LEVEL", "INFO", "Our own log level"),
@@ -186,6 +189,7 @@ class Settings:
     sidecar_token: str
     metrics_require_token: bool
     slack_grace_s: float
+    slack_ping_interval_s: float
     aws_health_ttl_s: float
     log_format: str
     log_level: str
