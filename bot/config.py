@@ -142,6 +142,18 @@ SPECS: dict[str, Spec] = {
         "CLOUDOPS_SLACK_PING_INTERVAL_S", 10.0, "Socket Mode ping interval; a dead link is noticed after ~4x", float
     ),
     "aws_health_ttl_s": Spec("CLOUDOPS_AWS_HEALTH_TTL_S", 60.0, "Cache for the sts health probe", float),
+    "access_read_users": Spec("CLOUDOPS_READ_USERS", (), "User ids allowed read commands (empty = all)", _csv),
+    "access_read_channels": Spec("CLOUDOPS_READ_CHANNELS", (), "Channels where read commands work (empty = all)", _csv),
+    "access_read_groups": Spec("CLOUDOPS_READ_GROUPS", (), "User group ids whose members may read (empty = all)", _csv),
+    "access_model_users": Spec("CLOUDOPS_MODEL_USERS", (), "User ids allowed model questions (empty = all)", _csv),
+    "access_model_channels": Spec("CLOUDOPS_MODEL_CHANNELS", (), "Channels for model questions (empty = all)", _csv),
+    "access_model_groups": Spec("CLOUDOPS_MODEL_GROUPS", (), "User groups allowed model questions (empty = all)", _csv),
+    "rate_user_per_min": Spec("CLOUDOPS_RATE_USER_PER_MIN", 20.0, "Requests per user per minute (token bucket)", float),
+    "rate_user_burst": Spec("CLOUDOPS_RATE_USER_BURST", 10.0, "Burst size of the per-user bucket", float),
+    "rate_channel_per_min": Spec("CLOUDOPS_RATE_CHANNEL_PER_MIN", 60.0, "Requests per channel per minute", float),
+    "rate_channel_burst": Spec("CLOUDOPS_RATE_CHANNEL_BURST", 30.0, "Burst size of the per-channel bucket", float),
+    "budget_user_tokens": Spec("CLOUDOPS_BUDGET_USER_TOKENS", 200_000, "Model tokens per user per UTC day", int),
+    "budget_total_tokens": Spec("CLOUDOPS_BUDGET_TOTAL_TOKENS", 2_000_000, "Model tokens per UTC day in total", int),
     "log_format": Spec("CLOUDOPS_LOG_FORMAT", "auto", "auto|json|console for our own logs"),
     "log_level": Spec("CLOUDOPS_LOG_LEVEL", "INFO", "Our own log level"),
 }
@@ -191,6 +203,18 @@ class Settings:
     slack_grace_s: float
     slack_ping_interval_s: float
     aws_health_ttl_s: float
+    access_read_users: tuple[str, ...]
+    access_read_channels: tuple[str, ...]
+    access_read_groups: tuple[str, ...]
+    access_model_users: tuple[str, ...]
+    access_model_channels: tuple[str, ...]
+    access_model_groups: tuple[str, ...]
+    rate_user_per_min: float
+    rate_user_burst: float
+    rate_channel_per_min: float
+    rate_channel_burst: float
+    budget_user_tokens: int
+    budget_total_tokens: int
     log_format: str
     log_level: str
     source: dict[str, str] = field(default_factory=dict, compare=False)  # field -> env|file|default

@@ -42,5 +42,5 @@ def handle_alarms(request: Request, args: list[str], services: Services) -> Repl
     fallback = (f"{len(firing)} alarm(s) firing: " + ", ".join(a.name for a in firing[:8]) + "."
                 if firing else f"{len(alarms)} alarm(s) in {label}.")
     section = Section(title=f"{len(alarms)} alarm(s) in {label}", text=evidence, code=True)
-    return finish(services, title=f"CloudWatch alarms — {label}", sections=(section,), evidence=evidence,
+    return finish(services, request, title=f"CloudWatch alarms — {label}", sections=(section,), evidence=evidence,
                   fallback=services.scrub(fallback), prompt="alarms", values={"state": label})

@@ -22,6 +22,9 @@ def handle_ask(request: Request, args: list[str], services: Services) -> Reply:
                              "shorten it, or split it into several questions")
     if services.llm is None:
         return _evidence_only(request, question, services, NO_MODEL_NOTE)
+    blocked = services.model_block_reason(request.user)
+    if blocked:
+        return _evidence_only(request, question, services, blocked)
     history = "\n".join(f"{m.author}: {m.text}" for m in request.history)
     aliases = ", ".join(f"{k}={v}" for k, v in services.settings.log_aliases.items())
     messages = [

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from bot.text.compaction import LogLine, compact, is_error_line
-from bot.text.sanitize import clamp_line
-
 from bot.aws import logs as cwlogs
 from bot.aws.records import LogEvent, LogQueryResult
 from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
+from bot.text.compaction import LogLine, compact, is_error_line
+from bot.text.sanitize import clamp_line
 from handlers.formatting import ms_stamp
 from handlers.parsing import format_window, resolve_group, split_window
 from handlers.services import Services
@@ -82,7 +81,7 @@ def handle_logs(request: Request, args: list[str], services: Services) -> Reply:
                 + (f", the first at {ms_stamp(first_err.timestamp_ms)} UTC" if first_err else "")
                 + f"; {total} distinct line shapes.")
     evidence = grouped + ("\n\nNewest error lines:\n" + error_text if errors else "")
-    return finish(services, title=f"Logs — {label}", sections=tuple(sections), evidence=evidence,
+    return finish(services, request, title=f"Logs — {label}", sections=tuple(sections), evidence=evidence,
                   fallback=fallback, prompt="logs",
                   values={"group": group, "terms": " ".join(terms), "window": format_window(window)},
                   notes=notes)

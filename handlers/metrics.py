@@ -71,6 +71,6 @@ def handle_metrics(request: Request, args: list[str], services: Services) -> Rep
     else:
         fallback = (f"{main.label} for {label}: last {num(main.values[-1])}{main.unit if main.unit == '%' else ''}, "
                     f"peak {num(max(main.values))}, trend {trend(main.values)}.")
-    return finish(services, title=f"Metrics — {label}", sections=sections, evidence=evidence,
+    return finish(services, request, title=f"Metrics — {label}", sections=sections, evidence=evidence,
                   fallback=services.scrub(fallback), prompt="metrics",
                   values={"instance": label, "kind": kind, "window": format_window(window)})

@@ -7,14 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.text.redact import Redactor
-from bot.text.sanitize import clean_text
-
 from bot.aws.parallel import Parallel
 from bot.aws.session import AwsClients
 from bot.config import Settings
 from bot.llm.client import LlmClient
 from bot.metrics import Metrics
+from bot.store import MemoryStore, Store
+from bot.text.redact import Redactor
+from bot.text.sanitize import clean_text
+from handlers.budget import TokenBudget
 from prompts import PromptLibrary
 
 
@@ -31,6 +32,8 @@ class Services:
     prompts: PromptLibrary
     metrics: Metrics
     redactor: Redactor
+    store: Store = field(default_factory=MemoryStore)
+    budget: TokenBudget | None = None
     clock: Callable[[], datetime] = field(default=_now)
     tool_pool: ThreadPoolExecutor | None = None
 
@@ -38,12 +41,19 @@ class Services:
         """Untrusted text → safe to send: control/zero-width chars stripped, secrets redacted (and counted)."""
         return self.redactor.redact(clean_text(text)).text
 
+    def model_block_reason(self, user: str) -> str | None:
+        """Why the model may not be used for this user now (None = it may)."""
+        return self.budget.spent_reason(user, self.clock()) if self.budget is not None else None
+
     @classmethod
-    def build(cls, settings: Settings, metrics: Metrics) -> Services:
+    def build(cls, settings: Settings, metrics: Metrics, store: Store | None = None) -> Services:
         """Wire real clients from settings; the model client exists only when a key is configured."""
         redactor = Redactor(on_redact=metrics.count_redaction)
         metrics.init_redaction_kinds(redactor.kinds)
+        store = store or MemoryStore()
         return cls(
+            store=store,
+            budget=TokenBudget(store, settings, metrics),
             settings=settings,
             aws=AwsClients(settings, metrics),
             parallel=Parallel(settings.aws_parallelism),

@@ -64,7 +64,7 @@ def handle_status(request: Request, args: list[str], services: Services) -> Repl
     notes: tuple[str, ...] = ()
     if not isinstance(health, dict) or (not health and instances):
         notes = ("Status checks could not be read; showing instance state only.",)
-    return _reply(selector, instances, health, services, notes)
+    return _reply(request, selector, instances, health, services, notes)
 
 
 def _raise_first(value: object) -> None:
@@ -74,7 +74,7 @@ def _raise_first(value: object) -> None:
         raise value
 
 
-def _reply(selector: str | None, instances: list[Instance], health: dict[str, InstanceHealth],
+def _reply(request: Request, selector: str | None, instances: list[Instance], health: dict[str, InstanceHealth],
            services: Services, notes: tuple[str, ...]) -> Reply:
     ranked = sorted(instances, key=lambda i: (not problems(i, health.get(i.instance_id)), i.name, i.instance_id))
     bad = [i for i in ranked if problems(i, health.get(i.instance_id))]
@@ -106,6 +106,6 @@ def _reply(selector: str | None, instances: list[Instance], health: dict[str, In
                     + ", ".join(i.name or i.instance_id for i in bad[:8]) + "." if bad
                     else f"All {len(instances)} instances are running with passing status checks.")
     title = f"EC2 status — {selector}" if selector else f"EC2 fleet status — {services.aws.region}"
-    return finish(services, title=title, sections=tuple(sections), evidence=evidence,
+    return finish(services, request, title=title, sections=tuple(sections), evidence=evidence,
                   fallback=services.scrub(fallback), prompt="status", values={"selector": selector or ""},
                   notes=notes)

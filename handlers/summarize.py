@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.errors import ModelError
-from bot.models import Reply, Section, Usage
+from bot.models import Reply, Request, Section, Usage
 from handlers.services import Services
 
 NO_MODEL_NOTE = "No model configured (OPENAI_API_KEY is not set): this answer is built from the AWS evidence alone."
@@ -19,6 +19,7 @@ def system_prompt(services: Services, *, tools: bool) -> str:
 
 def finish(
     services: Services,
+    request: Request,
     *,
     title: str,
     sections: tuple[Section, ...],
@@ -37,6 +38,9 @@ def finish(
     llm = services.llm
     if llm is None:
         return replace(reply, notes=(*notes, NO_MODEL_NOTE))
+    blocked = services.model_block_reason(request.user)
+    if blocked:
+        return replace(reply, notes=(*notes, blocked))
     messages = [
         {"role": "system", "content": system_prompt(services, tools=False)},
         {"role": "user", "content": services.prompts.render(prompt, evidence=evidence, **values)},

@@ -19,8 +19,10 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.config import Settings
-from bot.models import Reply, Request
+from bot.errors import NotAllowedError, RateLimitedError, UserInputError
+from bot.models import Reply, Request, ThreadMessage
 from bot.slack.dedupe import Deduper
+from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
 from bot.slack.poster import Poster, PostError
 from bot.slack.render import render
@@ -62,6 +64,7 @@ class SlackBot:
         self.poster = Poster(self.web, self.metrics, settings.reply_retries)
         self.queue = WorkQueue(settings.workers, settings.max_queue)
         self.dedupe = Deduper()
+        self.groups = GroupCache(self.poster, settings.access_read_groups + settings.access_model_groups)
         self._active: dict[str, tuple[str, str]] = {}  # job id -> (channel, thread_ts) while running
         self._finished: set[str] = set()  # job ids answered or aborted: never post twice
         self._lock = threading.Lock()
@@ -125,10 +128,33 @@ class SlackBot:
         ack()
 
     # --- jobs ---------------------------------------------------------------------------------------
+    def _admit(self, request: Request) -> tuple[Request, Any] | None:
+        """Access and rate limits before anything is posted; refusals are told privately and audited."""
+        from dataclasses import replace
+
+        request = replace(request, user_groups=self.groups.groups_of(request.user))
+        try:
+            return request, dispatch.admit(request, self.services)
+        except (NotAllowedError, RateLimitedError) as exc:
+            dispatch.audit_denial(request, exc, self.services)
+            self.metrics.requests.labels(request.source.value, "unknown", exc.kind).inc()
+            text = f":no_entry: Sorry — {escape(exc.message)}." + (f" {escape(exc.hint)}." if exc.hint else "")
+            try:
+                extra: dict[str, Any] = {"thread_ts": request.thread_ts} if request.thread_ts else {}
+                self.poster.call("chat.postEphemeral", channel=request.channel, user=request.user, text=text,
+                                 **extra)
+            except PostError as err:
+                log.error("ephemeral_failed", error=str(err))
+            return None
+        except UserInputError:
+            return request, None  # bad input is answered in the thread by the error boundary
+
     def _run_command(self, body: dict[str, Any]) -> None:
-        request = command_request(body)
-        shown = escape(request.text[:300]) or "help"
-        parent = f"<@{escape(request.user)}> asked: {inline_code('/cloudops ' + request.text[:300]) if shown else ''}"
+        admitted = self._admit(command_request(body))
+        if admitted is None:
+            return
+        request, route = admitted
+        parent = f"<@{escape(request.user)}> asked: {inline_code('/cloudops ' + request.text[:300])}"
         try:
             parent_ts = self.poster.post_text(request.channel, parent)
         except PostError as exc:
@@ -137,10 +163,10 @@ class SlackBot:
             return
         from dataclasses import replace
 
-        self._answer(replace(request, thread_ts=parent_ts))
+        self._answer(replace(request, thread_ts=parent_ts), route)
 
     def _run_mention(self, event: dict[str, Any]) -> None:
-        history = ()
+        history: tuple[ThreadMessage, ...] = ()
         if event.get("thread_ts"):
             try:
                 messages = self.poster.replies(str(event["channel"]), str(event["thread_ts"]),
@@ -149,9 +175,11 @@ class SlackBot:
                                          self.settings.thread_history_messages)
             except PostError as exc:  # answer without context rather than not at all
                 log.warning("thread_read_failed", error=str(exc))
-        self._answer(mention_request(event, self.bot_user_id, history))
+        admitted = self._admit(mention_request(event, self.bot_user_id, history))
+        if admitted is not None:
+            self._answer(*admitted)
 
-    def _answer(self, request: Request) -> None:
+    def _answer(self, request: Request, admitted: Any = None) -> None:
         job = uuid.uuid4().hex
         channel, thread_ts = request.channel, request.thread_ts or ""
         if self._aborting:
@@ -164,7 +192,7 @@ class SlackBot:
         start = time.perf_counter()
         command, outcome = "unknown", "internal"
         try:
-            reply, command, outcome = dispatch.handle(request, self.services)
+            reply, command, outcome = dispatch.handle(request, self.services, admitted)
             self._deliver(job, channel, thread_ts, reply)
         finally:
             self.metrics.in_flight.dec()

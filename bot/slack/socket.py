@@ -22,7 +22,7 @@ class SocketRunner:
 
     def start(self) -> None:
         """Connect without blocking; slack_sdk reconnects on its own after drops and `disconnect`."""
-        self.handler.connect()
+        self.handler.connect()  # type: ignore[no-untyped-call]
         self._watch.start()
 
     def _watch_link(self) -> None:
@@ -37,6 +37,6 @@ class SocketRunner:
     def stop(self, drain_s: float) -> int:
         aborted = self.bot.drain(drain_s)
         self._stop.set()
-        self.handler.close()
+        self.handler.close()  # type: ignore[no-untyped-call]
         self.bot.state.set_connected(False)
         return aborted

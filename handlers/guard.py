@@ -1,0 +1,56 @@
+"""Admission: who may run what, where, and how often. Runs before any AWS call, for every path
+(Slack, sidecar /query, CLI), so the rules cannot be bypassed by choosing another door.
+
+Access has two classes: ``read`` (commands that only show AWS evidence) and ``sensitive`` (the model
+path, which sends evidence to a third party). Each class has user, user-group and channel allowlists;
+an empty list means everyone. Rate limits are per-user and per-channel token buckets in the shared store.
+"""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.errors import NotAllowedError, RateLimitedError
+from bot.metrics import Metrics
+from bot.models import Request, Source
+from bot.store import Store
+
+
+def _allowed(allow: tuple[str, ...], *candidates: str) -> bool:
+    return not allow or any(c in allow for c in candidates if c)
+
+
+def check_access(request: Request, access: str, settings: Settings) -> None:
+    if request.source is Source.CLI:
+        return  # the operator's own terminal
+    if access == "sensitive":
+        users, groups, channels = settings.access_model_users, settings.access_model_groups, \
+            settings.access_model_channels
+        what = "model questions"
+    else:
+        users, groups, channels = settings.access_read_users, settings.access_read_groups, \
+            settings.access_read_channels
+        what = "this command"
+    if users or groups:
+        in_user = bool(users) and request.user in users
+        in_group = bool(groups) and bool(request.user_groups & set(groups))
+        if not (in_user or in_group):
+            raise NotAllowedError(f"you are not on the list of people allowed to run {what}",
+                                  "ask the bot's operator to add you (CLOUDOPS_READ_USERS / _GROUPS)")
+    if not _allowed(channels, request.channel):
+        raise NotAllowedError(f"{what} are not enabled in this channel" if access == "sensitive"
+                              else "CloudOps is not enabled in this channel",
+                              "use one of the channels the operator enabled")
+
+
+def check_rate(request: Request, store: Store, settings: Settings, metrics: Metrics) -> None:
+    if request.source is Source.CLI:
+        return
+    if not store.take_token(f"rl:user:{request.user}", settings.rate_user_per_min / 60, settings.rate_user_burst):
+        metrics.rate_limited.labels("user").inc()
+        raise RateLimitedError(f"you have sent more than {settings.rate_user_per_min:g} requests a minute",
+                               "wait a minute and try again")
+    if request.channel and not store.take_token(f"rl:channel:{request.channel}",
+                                                settings.rate_channel_per_min / 60, settings.rate_channel_burst):
+        metrics.rate_limited.labels("channel").inc()
+        raise RateLimitedError("this channel is sending more requests than the bot allows per minute",
+                               "wait a minute, or use another channel")
