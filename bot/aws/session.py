@@ -56,6 +56,10 @@ class AwsClients:
         )
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        for service in ("ec2", "logs", "cloudwatch", "sts"):
+            # Created up front (~40 ms each): the first request doesn't pay for it, and the endpoint
+            # configuration (AWS_ENDPOINT_URL, profile) is read once, at start-up, like the rest of config.
+            self.client(service)
 
     def client(self, service: str) -> Any:
         with self._lock:

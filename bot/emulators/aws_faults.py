@@ -1,0 +1,106 @@
+"""A loopback HTTP proxy in front of moto that answers a share of AWS calls with a throttling error.
+
+moto never throttles, and patching our own code would test nothing, so the fault sits at the network
+edge: botocore sees a real ``ThrottlingException`` / ``RequestLimitExceeded`` in each service's own
+wire protocol (JSON, CBOR, EC2/query XML) and its retry logic runs for real.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+def _cbor_text(s: str) -> bytes:
+    data = s.encode()
+    if len(data) < 24:
+        return bytes([0x60 + len(data)]) + data
+    return bytes([0x78, len(data)]) + data
+
+
+def throttle_response(headers: Any) -> tuple[dict[str, str], bytes]:
+    """The error each protocol's botocore parser understands as throttling."""
+    if headers.get("smithy-protocol") == "rpc-v2-cbor":
+        body = b"\xa2" + _cbor_text("__type") + _cbor_text("ThrottlingException") + _cbor_text("message") \
+            + _cbor_text("Rate exceeded")
+        return {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}, body
+    if headers.get("X-Amz-Target"):
+        body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+        return {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ThrottlingException"}, body
+    if headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        body = (b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded."
+                b"</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>")
+        return {"Content-Type": "text/xml"}, body
+    return {"Content-Type": "text/xml"}, b"<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>"
+
+
+class ThrottlingProxy:
+    """Forward to ``upstream``; answer with throttling on ``probability`` of requests (seeded)."""
+
+    def __init__(self, upstream: str, probability: float, seed: int = 0) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.probability = probability
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.throttled = 0
+        self.forwarded = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:  # every AWS API call the bot makes is a POST
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+                with proxy._lock:
+                    throttle = proxy._rng.random() < proxy.probability
+                    if throttle:
+                        proxy.throttled += 1
+                    else:
+                        proxy.forwarded += 1
+                if throttle:
+                    headers, payload = throttle_response(self.headers)
+                    self._send(400, headers, payload)
+                    return
+                req = urllib.request.Request(proxy.upstream + self.path, data=body, method="POST",
+                                             headers={k: v for k, v in self.headers.items() if k.lower() not in _HOP})
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                try:
+                    with opener.open(req, timeout=30) as resp:
+                        self._send(resp.status, dict(resp.headers.items()), resp.read())
+                except urllib.error.HTTPError as err:
+                    self._send(err.code, dict(err.headers.items()), err.read())
+
+            def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    if k.lower() not in _HOP:
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-fault-proxy", daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> ThrottlingProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
