@@ -21,7 +21,6 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.config import Settings
 from bot.errors import NotAllowedError, RateLimitedError, UserInputError
 from bot.models import Reply, Request, ThreadMessage
-from bot.slack.dedupe import Deduper
 from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
 from bot.slack.poster import Poster, PostError
@@ -34,6 +33,7 @@ from handlers.services import Services
 
 log = structlog.get_logger("cloudops.slack")
 SLASH_COMMAND = "/cloudops"
+EVENT_DEDUPE_TTL_S = 3600.0  # Slack retries an event for up to ~5 minutes; an hour is ample
 ABORT_TEXT = (":octagonal_sign: CloudOps is restarting and could not finish this request. "
               "Nothing was changed; please ask again in a minute.")
 
@@ -63,7 +63,6 @@ class SlackBot:
         self.app = App(client=self.web, process_before_response=False)
         self.poster = Poster(self.web, self.metrics, settings.reply_retries)
         self.queue = WorkQueue(settings.workers, settings.max_queue)
-        self.dedupe = Deduper()
         self.groups = GroupCache(self.poster, settings.access_read_groups + settings.access_model_groups)
         self._active: dict[str, tuple[str, str]] = {}  # job id -> (channel, thread_ts) while running
         self._finished: set[str] = set()  # job ids answered or aborted: never post twice
@@ -106,7 +105,8 @@ class SlackBot:
         self.metrics.ack_seconds.labels("mention").observe(time.perf_counter() - t0)
         if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("user") == self.bot_user_id:
             return
-        if not self.dedupe.first_time(str(body.get("event_id") or event.get("client_msg_id") or event.get("ts"))):
+        key = str(body.get("event_id") or event.get("client_msg_id") or event.get("ts"))
+        if not self.services.store.first_time(f"event:{key}", EVENT_DEDUPE_TTL_S):
             self.metrics.duplicates.inc()
             return
         channel, thread_ts = str(event.get("channel", "")), str(event.get("thread_ts") or event.get("ts", ""))
