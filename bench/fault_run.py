@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.aws.sandbox import seed_incident  # noqa: E402
+from bot.logsetup import configure_logging  # noqa: E402
 from tests.faultrun import run_faults  # noqa: E402
 from tests.harness import aws_sandbox  # noqa: E402
 
@@ -27,6 +28,7 @@ def main() -> int:
     ap.add_argument("--no-baseline", action="store_true", help="skip the fault-free baseline run")
     ns = ap.parse_args()
     logging.disable(logging.CRITICAL)
+    configure_logging("ERROR", "console")
     with aws_sandbox() as (sandbox, _):
         if not ns.no_baseline:
             base = run_faults(sandbox.endpoint_url, ns.n, seed=ns.seed, aws_throttle=0, model_fail=0, slack_429=0,

@@ -40,7 +40,9 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", scrub: Callable[[s
     ]
     if scrub is not None:
         processors.append(_scrubber(scrub))
-    processors.append(structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer())
+    # Plain tracebacks: rich's "show locals" would print settings and evidence into the console.
+    console = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+    processors.append(console if use_console else structlog.processors.JSONRenderer())
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
