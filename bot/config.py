@@ -69,6 +69,9 @@ def _addr(value: Any) -> str:
 
 
 def _duration(value: Any) -> int:
+    """Config durations: ``15m``/``2h``/``1d``, or a plain number of seconds (YAML ints, tests)."""
+    if isinstance(value, int) or str(value).strip().isdigit():
+        return int(value)
     return parse_duration(str(value))
 
 
@@ -154,6 +157,13 @@ SPECS: dict[str, Spec] = {
     "rate_channel_burst": Spec("CLOUDOPS_RATE_CHANNEL_BURST", 30.0, "Burst size of the per-channel bucket", float),
     "budget_user_tokens": Spec("CLOUDOPS_BUDGET_USER_TOKENS", 200_000, "Model tokens per user per UTC day", int),
     "budget_total_tokens": Spec("CLOUDOPS_BUDGET_TOTAL_TOKENS", 2_000_000, "Model tokens per UTC day in total", int),
+    "alarm_channel": Spec("CLOUDOPS_ALARM_CHANNEL", "", "Channel id for alarm incident threads (empty = off)"),
+    "alarm_poll_s": Spec("CLOUDOPS_ALARM_POLL_SECONDS", 60.0, "How often alarms are polled (±10 % jitter)", float),
+    "alarm_reopen_s": Spec("CLOUDOPS_ALARM_REOPEN_WINDOW", 3600, "ALARM again within this → same thread", _duration),
+    "alarm_routes": Spec("CLOUDOPS_ALARM_ROUTES", {}, "Alarm-name prefix → channel id, e.g. api-=C123", _mapping),
+    "alarm_severity": Spec("CLOUDOPS_ALARM_SEVERITY", {}, "Alarm-name prefix → severity, e.g. api-=critical", _mapping),
+    "alarm_log_groups": Spec("CLOUDOPS_ALARM_LOG_GROUPS", {}, "Alarm-name prefix → log group for evidence", _mapping),
+    "alarm_mute_s": Spec("CLOUDOPS_ALARM_MUTE", 3600, "How long the Mute button silences an alarm", _duration),
     "log_format": Spec("CLOUDOPS_LOG_FORMAT", "auto", "auto|json|console for our own logs"),
     "log_level": Spec("CLOUDOPS_LOG_LEVEL", "INFO", "Our own log level"),
 }
@@ -215,6 +225,13 @@ class Settings:
     rate_channel_burst: float
     budget_user_tokens: int
     budget_total_tokens: int
+    alarm_channel: str
+    alarm_poll_s: float
+    alarm_reopen_s: int
+    alarm_routes: dict[str, str]
+    alarm_severity: dict[str, str]
+    alarm_log_groups: dict[str, str]
+    alarm_mute_s: int
     log_format: str
     log_level: str
     source: dict[str, str] = field(default_factory=dict, compare=False)  # field -> env|file|default

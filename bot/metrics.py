@@ -32,8 +32,9 @@ AWS_OPS = {
 AWS_OUTCOMES = ("ok", "throttled", "denied", "not_found", "error")
 MODEL_OUTCOMES = ("ok", "error", "timeout", "rate_limited")
 SLACK_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "conversations.replies",
-                 "other")
+                 "conversations.history", "other")
 SLACK_OUTCOMES = ("ok", "error", "rate_limited")
+ACTIONS = ("incident_investigate", "incident_ack", "incident_mute")
 REDACTION_KINDS: tuple[str, ...] = ()  # filled lazily from the redactor's rule kinds
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -88,6 +89,13 @@ class Metrics:
                                   registry=r)
         self.reply_failures = Counter("cloudops_reply_post_failures",
                                       "Replies that could not be posted after retries", registry=r)
+        self.incidents = Counter("cloudops_incidents", "Alarm incidents by event", ["event"], registry=r)
+        self.incident_poll_seconds = Histogram("cloudops_alarm_poll_duration_seconds", "describe_alarms poll time",
+                                               buckets=LATENCY_BUCKETS, registry=r)
+        self.incident_poll_errors = Counter("cloudops_alarm_poll_errors", "Failed alarm polls or incident posts",
+                                            registry=r)
+        self.actions = Counter("cloudops_button_actions", "Button clicks by action and outcome",
+                               ["action", "outcome"], registry=r)
         self._preinit()
 
     def _preinit(self) -> None:
@@ -108,6 +116,11 @@ class Metrics:
                 self.slack_calls.labels(method, outcome)
         for reason in ("user", "channel", "queue_full", "budget"):
             self.rate_limited.labels(reason)
+        for event in ("opened", "updated", "reopened", "deduplicated"):
+            self.incidents.labels(event)
+        for action in ACTIONS:
+            for outcome in ("ok", "denied", "unknown"):
+                self.actions.labels(action, outcome)
 
     def init_model(self, model: str) -> None:
         """The configured model is known at start-up; pre-initialise its series."""

@@ -19,6 +19,7 @@ class Source(StrEnum):
     MENTION = "mention"  # @CloudOps in a channel or thread
     QUERY = "query"  # sidecar POST /query
     CLI = "cli"  # cloudops-bot ask
+    ACTION = "action"  # a button on a bot message (alarm incidents)
 
 
 @dataclass(frozen=True)

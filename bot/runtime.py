@@ -57,10 +57,17 @@ class Bot:
             self.runner = SocketRunner(self.slack, self.settings.slack_app_token)
             self.runner.start()
             log.info("slack_connecting", api_url=self.settings.slack_api_url)
+            if self.settings.alarm_channel or self.settings.alarm_routes:
+                from bot.slack.incidents import IncidentWatcher
+
+                self.slack.incidents = IncidentWatcher(self.slack).start()
+                log.info("alarm_watch", channels=sorted(self.slack.incidents.channels()))
         return self
 
     def stop(self, drain_s: float | None = None) -> int:
         aborted = 0
+        if self.slack is not None and self.slack.incidents is not None:
+            self.slack.incidents.stop()
         if self.runner is not None:
             aborted = self.runner.stop(self.settings.drain_s if drain_s is None else drain_s)
             self.runner = None

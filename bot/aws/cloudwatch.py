@@ -55,6 +55,8 @@ def _alarm(raw: dict[str, Any]) -> Alarm:
         comparison=raw.get("ComparisonOperator", ""),
         statistic=raw.get("Statistic", "") or raw.get("ExtendedStatistic", ""),
         period_s=int(raw.get("Period", 0) or 0),
+        namespace=raw.get("Namespace", ""),
+        metric_name=raw.get("MetricName", ""),
     )
 
 
@@ -98,3 +100,26 @@ def instance_metrics(
         out.append(MetricSeries(label=f"{metric} ({stat.lower()})", unit=unit,
                                 timestamps=tuple(t for t, _ in pairs), values=tuple(v for _, v in pairs)))
     return out
+
+
+def alarm_series(aws: AwsClients, alarm: Alarm, start: datetime, end: datetime) -> MetricSeries:
+    """The alarm's own metric around the breach, at the alarm's period and statistic."""
+    if not alarm.metric_name:
+        return MetricSeries(label=f"{alarm.metric} (math expression: not fetched)", unit="", timestamps=(), values=())
+    stat = alarm.statistic if alarm.statistic in {"Average", "Sum", "Minimum", "Maximum", "SampleCount"} else "Average"
+    period = max(60, alarm.period_s or 60)
+    query = {
+        "Id": "a0",
+        "MetricStat": {
+            "Metric": {"Namespace": alarm.namespace, "MetricName": alarm.metric_name,
+                       "Dimensions": [{"Name": k, "Value": v} for k, v in alarm.dimensions.items()]},
+            "Period": period,
+            "Stat": stat,
+        },
+    }
+    page = aws.call("cloudwatch", "GetMetricData", MetricDataQueries=[query], StartTime=start, EndTime=end,
+                    ScanBy="TimestampAscending")
+    raw: dict[str, Any] = next(iter(page.get("MetricDataResults", [])), {})
+    pairs = sorted(zip(raw.get("Timestamps", []), raw.get("Values", []), strict=False))
+    return MetricSeries(label=f"{alarm.metric_name} ({stat.lower()}, {period}s)", unit="",
+                        timestamps=tuple(t for t, _ in pairs), values=tuple(v for _, v in pairs))

@@ -61,6 +61,8 @@ class Alarm:
     comparison: str
     statistic: str
     period_s: int
+    namespace: str = ""
+    metric_name: str = ""
 
 
 @dataclass(frozen=True)

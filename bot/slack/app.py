@@ -20,7 +20,8 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.config import Settings
 from bot.errors import NotAllowedError, RateLimitedError, UserInputError
-from bot.models import Reply, Request, ThreadMessage
+from bot.metrics import ACTIONS
+from bot.models import Reply, Request, Source, ThreadMessage
 from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
 from bot.slack.poster import Poster, PostError
@@ -29,6 +30,7 @@ from bot.slack.workqueue import WorkQueue
 from bot.state import BotState
 from bot.text.mrkdwn import escape, inline_code
 from handlers import dispatch
+from handlers.guard import check_access
 from handlers.services import Services
 
 log = structlog.get_logger("cloudops.slack")
@@ -68,6 +70,7 @@ class SlackBot:
         self._finished: set[str] = set()  # job ids answered or aborted: never post twice
         self._lock = threading.Lock()
         self._aborting = False  # set when the drain time ran out: queued jobs abort instead of starting
+        self.incidents: Any = None  # IncidentWatcher when CLOUDOPS_ALARM_CHANNEL is set (see runtime)
         configure(self.app, self)
 
     # --- the listener table -------------------------------------------------------------------------
@@ -76,6 +79,7 @@ class SlackBot:
             ("command", SLASH_COMMAND, self.on_command),
             ("event", "app_mention", self.on_mention),
             ("event", "message", self.on_message),
+            *[("action", action_id, self.on_incident_action) for action_id in ACTIONS],
         ]
 
     # --- listeners: ack, reserve, submit ------------------------------------------------------------
@@ -127,6 +131,56 @@ class SlackBot:
         """Plain channel messages are not for us (mentions arrive as app_mention); ack so Bolt is quiet."""
         ack()
 
+    def on_incident_action(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Investigate / Acknowledge / Mute on an incident parent: authorised like commands, audited."""
+        ack()
+        self.state.envelope_seen()
+        action = (body.get("actions") or [{}])[0]
+        action_id, alarm = str(action.get("action_id", "")), str(action.get("value", ""))
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", ""))
+        thread_ts = str((body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts", ""))
+        text = f"{action_id} {alarm}"
+        if action_id == "incident_investigate":
+            text = (f"ask Investigate the CloudWatch alarm {alarm}: why did it fire, is it related to other "
+                    "alarms, and what should the on-call engineer check first?")
+        request = Request(text=text, source=Source.ACTION, user=user, channel=channel, thread_ts=thread_ts,
+                          user_groups=self.groups.groups_of(user))
+        access = "sensitive" if action_id == "incident_investigate" else "read"
+        try:
+            check_access(request, access, self.settings)
+        except NotAllowedError as exc:
+            self.metrics.actions.labels(action_id, "denied").inc()
+            dispatch.audit_denial(request, exc, self.services)
+            self._ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}.")
+            return
+        watcher = self.incidents
+        if watcher is None or watcher.find(alarm) is None:
+            self.metrics.actions.labels(action_id, "unknown").inc()
+            self._ephemeral(request, "I am not tracking an incident for that alarm any more.")
+            return
+        self.metrics.actions.labels(action_id, "ok").inc()
+        log.info("action", action=action_id, alarm=alarm, user=user, channel=channel)
+        if action_id == "incident_ack":
+            self.queue_or_refuse(request, lambda: watcher.acknowledge(alarm, user))
+        elif action_id == "incident_mute":
+            self.queue_or_refuse(request, lambda: watcher.mute(alarm, user))
+        else:
+            self.queue_or_refuse(request, lambda: self._answer(request))
+
+    def queue_or_refuse(self, request: Request, job: Callable[[], Any]) -> None:
+        if self.queue.reserve() is None:
+            self._ephemeral(request, ":hourglass: CloudOps is at capacity; please try again in a minute.")
+            return
+        self.queue.submit(lambda: job() and None)
+
+    def _ephemeral(self, request: Request, text: str) -> None:
+        extra: dict[str, Any] = {"thread_ts": request.thread_ts} if request.thread_ts else {}
+        try:
+            self.poster.call("chat.postEphemeral", channel=request.channel, user=request.user, text=text, **extra)
+        except PostError as err:
+            log.error("ephemeral_failed", error=str(err))
+
     # --- jobs ---------------------------------------------------------------------------------------
     def _admit(self, request: Request) -> tuple[Request, Any] | None:
         """Access and rate limits before anything is posted; refusals are told privately and audited."""
@@ -138,13 +192,8 @@ class SlackBot:
         except (NotAllowedError, RateLimitedError) as exc:
             dispatch.audit_denial(request, exc, self.services)
             self.metrics.requests.labels(request.source.value, "unknown", exc.kind).inc()
-            text = f":no_entry: Sorry — {escape(exc.message)}." + (f" {escape(exc.hint)}." if exc.hint else "")
-            try:
-                extra: dict[str, Any] = {"thread_ts": request.thread_ts} if request.thread_ts else {}
-                self.poster.call("chat.postEphemeral", channel=request.channel, user=request.user, text=text,
-                                 **extra)
-            except PostError as err:
-                log.error("ephemeral_failed", error=str(err))
+            self._ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}."
+                                     + (f" {escape(exc.hint)}." if exc.hint else ""))
             return None
         except UserInputError:
             return request, None  # bad input is answered in the thread by the error boundary
@@ -247,6 +296,8 @@ def configure(app: App, bot: SlackBot) -> None:
     for kind, key, fn in bot.listeners():
         if kind == "command":
             app.command(key)(fn)
+        elif kind == "action":
+            app.action(key)(fn)
         elif kind == "event":
             app.event(key)(fn)
         else:  # pragma: no cover - the table only holds the kinds above

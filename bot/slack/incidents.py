@@ -1,0 +1,210 @@
+"""Alarm-driven incident threads: poll CloudWatch alarms and keep exactly one thread per incident.
+
+A new ALARM opens a top-level message with its evidence pack in the thread; later transitions of the
+same alarm reply in that thread and update the parent's state line; ALARM again within the re-open
+window re-opens the same thread, after it a new incident starts. State lives in the parent's Slack
+message metadata and is read back from channel history at start-up, so a restart posts nothing twice.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+import structlog
+
+from bot.aws import cloudwatch
+from bot.aws.records import Alarm
+from bot.errors import CloudOpsError
+from bot.models import Request, Source
+from bot.slack.incident_view import Incident, epoch, parent_blocks
+from bot.slack.poster import PostError
+from bot.slack.render import render
+from handlers.incident import by_prefix, evidence_pack
+
+log = structlog.get_logger("cloudops.incidents")
+HISTORY_PAGES = 5  # channel history pages (200 messages each) scanned for incidents at start-up
+
+
+class IncidentWatcher:
+    def __init__(self, bot: Any) -> None:  # bot: bot.slack.app.SlackBot (Any avoids an import cycle)
+        self.bot = bot
+        self.settings = bot.settings
+        self.services = bot.services
+        self.metrics = bot.metrics
+        self.incidents: dict[str, Incident] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="alarm-watch", daemon=True)
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    def channels(self) -> set[str]:
+        return {c for c in [self.settings.alarm_channel, *self.settings.alarm_routes.values()] if c}
+
+    def load(self) -> int:
+        """Read announced incidents back from the parents' metadata (newest wins per alarm)."""
+        found = 0
+        for channel in self.channels():
+            cursor = ""
+            for _ in range(HISTORY_PAGES):
+                args: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
+                if cursor:
+                    args["cursor"] = cursor
+                try:
+                    data = self.bot.poster.call("conversations.history", form=True, **args)
+                except PostError as exc:
+                    log.warning("incident_history_failed", channel=channel, error=str(exc))
+                    break
+                for msg in data.get("messages", []):
+                    inc = Incident.from_message(channel, msg)
+                    if inc and (inc.alarm not in self.incidents or inc.opened > self.incidents[inc.alarm].opened):
+                        self.incidents[inc.alarm] = inc
+                        found += 1
+                cursor = (data.get("response_metadata") or {}).get("next_cursor", "")
+                if not cursor:
+                    break
+        return found
+
+    def start(self) -> IncidentWatcher:
+        self.load()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            jitter = random.uniform(0.9, 1.1)  # noqa: S311 - scheduling jitter, not security
+            self._stop.wait(self.settings.alarm_poll_s * jitter)
+
+    # --- polling ------------------------------------------------------------------------------------
+    def poll_once(self) -> None:
+        start = time.perf_counter()
+        try:
+            alarms = cloudwatch.describe_alarms(self.services.aws, None)
+        except CloudOpsError as exc:
+            self.metrics.incident_poll_errors.inc()
+            log.warning("alarm_poll_failed", error=exc.message)
+            return
+        finally:
+            self.metrics.incident_poll_seconds.observe(time.perf_counter() - start)
+        for alarm in alarms:
+            try:
+                self._track(alarm)
+            except PostError as exc:
+                self.metrics.incident_poll_errors.inc()
+                log.error("incident_post_failed", alarm=alarm.name, error=str(exc))
+
+    def _channel(self, alarm: Alarm) -> str:
+        return by_prefix(self.settings.alarm_routes, alarm.name) or self.settings.alarm_channel
+
+    def _track(self, alarm: Alarm) -> None:
+        now = time.time()
+        with self._lock:
+            inc = self.incidents.get(alarm.name)
+        changed = epoch(alarm.updated)
+        if alarm.state == "ALARM":
+            expired = inc is not None and now - (inc.closed or inc.changed) > self.settings.alarm_reopen_s
+            if inc is None or (inc.state != "ALARM" and expired):
+                if inc is not None and inc.muted:
+                    self.metrics.incidents.labels("deduplicated").inc()
+                    return
+                self._open(alarm, now)
+            elif inc.state == "ALARM":
+                self.metrics.incidents.labels("deduplicated").inc()
+            else:
+                self._transition(inc, alarm, "re-opened: ALARM again", reopen=True)
+        elif inc is not None and inc.state != alarm.state and changed >= inc.changed:
+            self._transition(inc, alarm, f"{inc.state} → {alarm.state}")
+
+    def _open(self, alarm: Alarm, now: float) -> None:
+        channel = self._channel(alarm)
+        inc = Incident(alarm=alarm.name, channel=channel, ts="", state=alarm.state, opened=now,
+                       changed=epoch(alarm.updated), severity=by_prefix(self.settings.alarm_severity, alarm.name) or "",
+                       reason=self.services.scrub(alarm.reason))
+        text, blocks = parent_blocks(inc, alarm)
+        data = self.bot.poster.call("chat.postMessage", channel=channel, text=text, blocks=blocks,
+                                    metadata=inc.metadata(), unfurl_links=False)
+        inc.ts = str(data.get("ts", ""))
+        with self._lock:
+            self.incidents[alarm.name] = inc
+        self.metrics.incidents.labels("opened").inc()
+        log.info("incident_opened", alarm=alarm.name, channel=channel)
+        self._evidence(inc, alarm)
+
+    def _evidence(self, inc: Incident, alarm: Alarm) -> None:
+        request = Request(text=f"incident {alarm.name}", source=Source.ACTION, user="cloudops",
+                          channel=inc.channel, thread_ts=inc.ts)
+        place = self.bot.queue.reserve()
+        if place is None:
+            self.bot._post_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack now; "
+                                                       "press Investigate to try again.")
+            return
+
+        def job() -> None:
+            try:
+                reply = evidence_pack(alarm, self.services, request)
+            except CloudOpsError as exc:
+                self.bot._post_safely(inc.channel, inc.ts, f":warning: Evidence pack failed: {exc.message}")
+                return
+            for message in render(reply):
+                self.bot.poster.post(inc.channel, message, inc.ts)
+
+        self.bot.queue.submit(job)
+
+    def _transition(self, inc: Incident, alarm: Alarm, what: str, reopen: bool = False) -> None:
+        now = time.time()
+        updated = replace(inc, state=alarm.state, changed=epoch(alarm.updated),
+                          closed=now if alarm.state == "OK" else 0.0, reason=self.services.scrub(alarm.reason))
+        with self._lock:
+            self.incidents[alarm.name] = updated
+        self.update_parent(updated, alarm)
+        if not updated.muted:
+            self.bot.poster.post_text(inc.channel, f"*{what}* — {self._escape(alarm.reason[:1000])}", inc.ts)
+        self.metrics.incidents.labels("reopened" if reopen else "updated").inc()
+        if reopen and not updated.muted:
+            self._evidence(updated, alarm)
+
+    def update_parent(self, inc: Incident, alarm: Alarm | None) -> None:
+        text, blocks = parent_blocks(inc, alarm)
+        self.bot.poster.call("chat.update", channel=inc.channel, ts=inc.ts, text=text, blocks=blocks,
+                             metadata=inc.metadata())
+
+    def _escape(self, text: str) -> str:
+        from bot.text.mrkdwn import escape
+
+        return escape(self.services.scrub(text))
+
+    # --- buttons ------------------------------------------------------------------------------------
+    def find(self, alarm_name: str) -> Incident | None:
+        with self._lock:
+            return self.incidents.get(alarm_name)
+
+    def acknowledge(self, alarm_name: str, user: str) -> Incident | None:
+        with self._lock:
+            inc = self.incidents.get(alarm_name)
+            if inc is None:
+                return None
+            inc = replace(inc, acked_by=user, acked_at=time.time())
+            self.incidents[alarm_name] = inc
+        self.update_parent(inc, None)
+        self.bot.poster.post_text(inc.channel, f":eyes: Acknowledged by <@{user}>.", inc.ts)
+        return inc
+
+    def mute(self, alarm_name: str, user: str) -> Incident | None:
+        with self._lock:
+            inc = self.incidents.get(alarm_name)
+            if inc is None:
+                return None
+            inc = replace(inc, muted_until=time.time() + self.settings.alarm_mute_s)
+            self.incidents[alarm_name] = inc
+        self.update_parent(inc, None)
+        minutes = self.settings.alarm_mute_s // 60
+        self.bot.poster.post_text(inc.channel, f":mute: <@{user}> muted `{alarm_name}` for {minutes} min: "
+                                               "transitions update the state line but post nothing.", inc.ts)
+        return inc

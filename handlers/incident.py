@@ -1,0 +1,110 @@
+"""The evidence pack for an alarm that just fired: what an engineer would gather first, in parallel.
+
+metric datapoints around the breach · EC2 status for instance dimensions · mapped (or guessed) log
+groups, compacted · the other alarms firing now · then the model's triage (evidence-only without one).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.aws import cloudwatch, ec2
+from bot.aws.records import Alarm
+from bot.models import Reply, Request, Section
+from handlers.alarms import alarm_line
+from handlers.formatting import stamp
+from handlers.logs import compact_text, gather_logs, newest_errors, scrubbed_events
+from handlers.metrics import describe, sparkline
+from handlers.services import Services
+from handlers.status import _line
+from handlers.summarize import finish
+
+BEFORE_S = 1800  # metric window before the breach
+LOG_WINDOW_S = 1800
+
+
+def by_prefix(mapping: dict[str, str], name: str) -> str | None:
+    """Longest configured prefix wins, so `api-prod-` can override `api-`."""
+    best = max((p for p in mapping if name.startswith(p)), key=len, default=None)
+    return mapping[best] if best is not None else None
+
+
+def log_groups_for(alarm: Alarm, services: Services) -> list[str]:
+    mapped = by_prefix(services.settings.alarm_log_groups, alarm.name)
+    if mapped:
+        return [services.settings.log_aliases.get(g, g) for g in mapped.split("+")]
+    # Guess from dimensions: a Lambda function's group has a fixed name; ECS services usually log to /ecs/<svc>.
+    dims = alarm.dimensions
+    if "FunctionName" in dims:
+        return [f"/aws/lambda/{dims['FunctionName']}"]
+    if "ServiceName" in dims:
+        return [f"/ecs/{dims['ServiceName']}"]
+    return []
+
+
+def find_alarm(services: Services, name: str) -> Alarm | None:
+    return next((a for a in cloudwatch.describe_alarms(services.aws, None) if a.name == name), None)
+
+
+def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
+    now = services.clock()
+    start = (alarm.updated or now) - timedelta(seconds=BEFORE_S)
+    jobs = {
+        "metric": lambda: cloudwatch.alarm_series(services.aws, alarm, start, now),
+        "others": lambda: [a for a in cloudwatch.describe_alarms(services.aws, "ALARM") if a.name != alarm.name],
+    }
+    instance = alarm.dimensions.get("InstanceId")
+    if instance:
+        jobs["ec2"] = lambda: (ec2.describe_instances(services.aws, instance),
+                               ec2.instance_health(services.aws, [instance]))
+    groups = log_groups_for(alarm, services)
+    for group in groups:
+        jobs[f"logs:{group}"] = lambda g=group: gather_logs(services, g, [], LOG_WINDOW_S)  # type: ignore[misc]
+    got = services.parallel.run(jobs)
+    sections: list[Section] = []
+    evidence: list[str] = [services.scrub(f"Alarm: {alarm.name} [{alarm.state}] since {stamp(alarm.updated)}: "
+                                          f"{alarm.reason}")]
+    missing: list[str] = []
+    metric = got["metric"]
+    if isinstance(metric, Exception):
+        missing.append("the alarm's metric")
+    else:
+        text = describe(metric) + (f"\n{sparkline(metric.values)}" if metric.values else "")
+        sections.append(Section(title=f"{alarm.metric} around the breach", text=text, code=True))
+        evidence.append(text)
+    if "ec2" in got:
+        if isinstance(got["ec2"], Exception):
+            missing.append(f"EC2 status of {instance}")
+        else:
+            instances, health = got["ec2"]
+            text = "\n".join(services.scrub(_line(i, health.get(i.instance_id), services)) for i in instances)
+            sections.append(Section(title="Instance", text=text, code=True))
+            evidence.append(text)
+    for group in groups:
+        result = got[f"logs:{group}"]
+        if isinstance(result, Exception):
+            missing.append(f"logs of {group}")
+            continue
+        events = scrubbed_events(services, result)
+        if not events:
+            continue
+        grouped, _, total = compact_text(services, events)
+        errors = newest_errors(events, 3)
+        text = grouped + ("\nNewest errors:\n" + "\n".join(e.message for e in errors) if errors else "")
+        sections.append(Section(title=f"{group}, last 30m ({len(events)} lines, {total} shapes)", text=text,
+                                code=True))
+        evidence.append(f"Logs {group}:\n{text}")
+    others = got["others"]
+    if isinstance(others, Exception):
+        missing.append("other alarms")
+    else:
+        text = "\n".join(alarm_line(a, services) for a in others) or "none"
+        sections.append(Section(title=f"Other alarms firing now ({len(others)})", text=text, code=True))
+        evidence.append(f"Other alarms firing:\n{text}")
+    notes: tuple[str, ...] = (f"Could not read: {', '.join(missing)}.",) if missing else ()
+    if not groups:
+        notes += ("No log group is mapped to this alarm (CLOUDOPS_ALARM_LOG_GROUPS).",)
+    fallback = services.scrub(f"{alarm.name} fired: {alarm.reason}")
+    return finish(services, request, title=f"Evidence pack — {alarm.name}", sections=tuple(sections),
+                  evidence="\n\n".join(evidence), fallback=fallback, prompt="incident",
+                  values={"alarm": alarm.name}, notes=notes)

@@ -1,0 +1,115 @@
+"""Alarm-driven incident threads through the Slack emulator and moto: set_alarm_state transitions drive
+the whole life cycle; a restart posts nothing new; buttons arrive as block_actions and take effect."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from bot.aws.sandbox import SeededIncident
+from bot.emulators.aws import MotoSandbox
+from bot.emulators.slack import SlackEmulator
+from tests.harness import running_bot, text_of
+
+CH = "C-incidents"
+NAMES = ("inc-test-cpu", "inc-test-disk")
+
+
+@pytest.fixture(scope="module")
+def cw(aws: tuple[MotoSandbox, SeededIncident]) -> Iterator[Any]:
+    client = boto3.client("cloudwatch", endpoint_url=aws[0].endpoint_url, region_name="us-east-1")
+    for name in NAMES:
+        client.put_metric_alarm(AlarmName=name, Namespace="AWS/EC2", MetricName="CPUUtilization",
+                                Dimensions=[{"Name": "InstanceId", "Value": aws[1].instances["api-1"]}],
+                                Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=80.0,
+                                ComparisonOperator="GreaterThanThreshold")
+    yield client
+    client.delete_alarms(AlarmNames=list(NAMES))
+
+
+def _set(cw: Any, name: str, state: str) -> None:
+    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"test moved it to {state} <!channel>")
+    time.sleep(0.01)  # StateUpdatedTimestamp must move forward between transitions
+
+
+def _parents(slack: SlackEmulator, name: str) -> list[dict[str, Any]]:
+    return [m for m in slack.channel_messages(CH) if name in str(m.get("text", ""))]
+
+
+def test_incident_life_cycle_restart_and_buttons(cw: Any, incident: SeededIncident) -> None:
+    name = NAMES[0]
+    with SlackEmulator() as slack:
+        settings = {"alarm_channel": CH, "alarm_poll_s": 3600.0, "alarm_reopen_s": 3600}
+        with running_bot(slack, None, **settings) as run:
+            watcher = run.bot.slack.incidents
+            _set(cw, name, "ALARM")
+            watcher.poll_once()
+            parents = _parents(slack, name)
+            assert len(parents) == 1
+            parent = parents[0]
+            assert parent["metadata"]["event_type"] == "cloudops_incident"
+            assert "&lt;!channel&gt;" in text_of(parent)  # the alarm reason is data, escaped
+            evidence = text_of(slack.wait_thread_replies(CH, parent["ts"], 1, 20)[0])
+            assert "Evidence pack" in evidence and "CPUUtilization" in evidence
+            assert incident.instances["api-1"] in evidence  # EC2 status of the alarm's instance
+
+            watcher.poll_once()  # still in ALARM: deduplicated, nothing new
+            assert len(_parents(slack, name)) == 1 and len(slack.thread(CH, parent["ts"])) == 2
+
+            _set(cw, name, "OK")
+            watcher.poll_once()
+            replies = slack.wait_thread_replies(CH, parent["ts"], 2, 10)
+            assert "ALARM → OK" in text_of(replies[-1])
+            assert "State: *OK*" in text_of(slack.thread(CH, parent["ts"])[0])  # parent updated in place
+
+            _set(cw, name, "ALARM")
+            watcher.poll_once()  # within the re-open window: same thread
+            replies = slack.wait_thread_replies(CH, parent["ts"], 3, 10)
+            assert "re-opened" in text_of(replies[2])
+            assert len(_parents(slack, name)) == 1
+
+            slack.send_block_action(channel=CH, message_ts=parent["ts"], action_id="incident_ack", value=name,
+                                    user="U-oncall")
+            assert slack.wait_for(lambda: "acknowledged by <@U-oncall>" in text_of(slack.thread(CH, parent["ts"])[0]))
+            assert slack.wait_for(lambda: any("Acknowledged by <@U-oncall>" in text_of(m)
+                                              for m in slack.thread(CH, parent["ts"])))
+            slack.send_block_action(channel=CH, message_ts=parent["ts"], action_id="incident_investigate",
+                                    value=name, user="U-oncall")
+            assert slack.wait_for(lambda: any("No model configured" in text_of(m)
+                                              for m in slack.thread(CH, parent["ts"])), 20)
+        before = len(slack.calls("chat.postMessage"))
+        with running_bot(slack, None, **settings) as run:  # a restart mid-incident
+            assert run.bot.slack.incidents.find(name) is not None  # read back from the parent's metadata
+            run.bot.slack.incidents.poll_once()
+            time.sleep(0.5)
+            assert len(_parents(slack, name)) == 1
+            new_posts = [c for c in slack.calls("chat.postMessage")[before:] if c.params.get("channel") == CH]
+            assert new_posts == [], "a restart re-posted an incident"
+
+
+def test_two_alarms_get_two_threads_and_a_late_alarm_opens_a_new_incident(cw: Any) -> None:
+    with SlackEmulator() as slack, running_bot(slack, None, alarm_channel=CH, alarm_poll_s=3600.0,
+                                               alarm_reopen_s=1) as run:
+        watcher = run.bot.slack.incidents
+        for name in NAMES:
+            _set(cw, name, "OK")
+        watcher.poll_once()
+        for name in NAMES:
+            _set(cw, name, "ALARM")
+        watcher.poll_once()
+        assert [len(_parents(slack, n)) for n in NAMES] == [1, 1]
+        first = _parents(slack, NAMES[1])[0]
+        slack.send_block_action(channel=CH, message_ts=first["ts"], action_id="incident_mute", value=NAMES[1])
+        assert slack.wait_for(lambda: any("muted" in text_of(m) for m in slack.thread(CH, first["ts"])))
+        _set(cw, NAMES[0], "OK")
+        watcher.poll_once()
+        time.sleep(1.2)  # past the 1 s re-open window
+        _set(cw, NAMES[0], "ALARM")
+        watcher.poll_once()
+        assert len(_parents(slack, NAMES[0])) == 2, "ALARM after the window should open a new incident"
+        metric = run.bot.metrics.registry.get_sample_value
+        assert metric("cloudops_incidents_total", {"event": "opened"}) >= 3
