@@ -19,12 +19,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## run the whole bot locally: moto AWS, local Slack, sidecar (no accounts needed)
 	@$(BIN)/cloudops-bot demo $(ARGS)
 
-system-deps:  ## promtool + prometheus for the observability tests (Debian package, needs root)
+system-deps:  ## promtool + prometheus, redis-server for the tests (Debian packages, needs root)
 	@if ! command -v promtool >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian's prometheus package (promtool + server) for the tests"; \
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	  else echo "note: promtool not found and cannot install it; those tests will be skipped"; fi; \
+	fi
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's redis-server for the shared-store tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+	  else echo "note: redis-server not found and cannot install it; those tests will be skipped"; fi; \
 	fi
 
 lint: $(STAMP)  ## ruff, mypy and the import-layer contract

@@ -164,6 +164,11 @@ SPECS: dict[str, Spec] = {
     "alarm_severity": Spec("CLOUDOPS_ALARM_SEVERITY", {}, "Alarm-name prefix → severity, e.g. api-=critical", _mapping),
     "alarm_log_groups": Spec("CLOUDOPS_ALARM_LOG_GROUPS", {}, "Alarm-name prefix → log group for evidence", _mapping),
     "alarm_mute_s": Spec("CLOUDOPS_ALARM_MUTE", 3600, "How long the Mute button silences an alarm", _duration),
+    "redis_url": Spec("CLOUDOPS_REDIS_URL", "", "Shared store for dedupe/limits/budgets/incidents across replicas "
+                      "(empty = per process)", secret=True),
+    "redis_timeout_s": Spec("CLOUDOPS_REDIS_TIMEOUT_S", 0.5, "Redis socket timeout; then per-replica state", float),
+    "llm_provider": Spec("CLOUDOPS_LLM_PROVIDER", "openai", "Model provider: openai or bedrock"),
+    "bedrock_model_id": Spec("CLOUDOPS_BEDROCK_MODEL_ID", "", "Bedrock model / inference-profile id"),
     "log_format": Spec("CLOUDOPS_LOG_FORMAT", "auto", "auto|json|console for our own logs"),
     "log_level": Spec("CLOUDOPS_LOG_LEVEL", "INFO", "Our own log level"),
 }
@@ -232,13 +237,23 @@ class Settings:
     alarm_severity: dict[str, str]
     alarm_log_groups: dict[str, str]
     alarm_mute_s: int
+    redis_url: str
+    redis_timeout_s: float
+    llm_provider: str
+    bedrock_model_id: str
     log_format: str
     log_level: str
     source: dict[str, str] = field(default_factory=dict, compare=False)  # field -> env|file|default
 
     @property
     def model_enabled(self) -> bool:
+        if self.llm_provider == "bedrock":
+            return bool(self.bedrock_model_id)
         return bool(self.openai_api_key)
+
+    @property
+    def model_name(self) -> str:
+        return self.bedrock_model_id if self.llm_provider == "bedrock" else self.llm_model
 
     def price_per_token(self, model: str) -> tuple[float, float]:
         """USD per prompt and per completion token for ``model`` (0 when unknown)."""
@@ -280,6 +295,12 @@ def _validate(s: Settings) -> list[str]:
         problems.append("SLACK_API_URL must be an http(s) URL")
     if s.aws_retry_mode not in {"standard", "adaptive", "legacy"}:
         problems.append("CLOUDOPS_AWS_RETRY_MODE must be standard or adaptive")
+    if s.llm_provider not in {"openai", "bedrock"}:
+        problems.append("CLOUDOPS_LLM_PROVIDER must be openai or bedrock")
+    if s.llm_provider == "bedrock" and not s.bedrock_model_id:
+        problems.append("CLOUDOPS_BEDROCK_MODEL_ID is required when CLOUDOPS_LLM_PROVIDER=bedrock")
+    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append("CLOUDOPS_REDIS_URL must start with redis://, rediss:// or unix://")
     if s.log_format not in {"auto", "json", "console"}:
         problems.append("CLOUDOPS_LOG_FORMAT must be auto, json or console")
     positive = [n for n, sp in SPECS.items() if sp.parse in (int, float) and getattr(s, n) <= 0]

@@ -96,6 +96,9 @@ class Metrics:
                                             registry=r)
         self.actions = Counter("cloudops_button_actions", "Button clicks by action and outcome",
                                ["action", "outcome"], registry=r)
+        self.store_degraded = Gauge("cloudops_store_degraded",
+                                    "1 while the shared store (Redis) is unreachable and state is per replica",
+                                    registry=r)
         self._preinit()
 
     def _preinit(self) -> None:

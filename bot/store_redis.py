@@ -36,7 +36,7 @@ DEFAULT_PREFIX = "cloudops:"
 
 # Token bucket, evaluated on the server so replicas share one bucket and one clock (Redis TIME, not ours).
 # The key expires once the bucket would be full again: an expired bucket and a full one are the same.
-_TAKE_TOKEN = """
+_BUCKET_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local rate = tonumber(ARGV[1])
@@ -67,7 +67,7 @@ return allowed
 
 # INCRBY + expiry set only on creation ("expires ttl after creation", like MemoryStore). A script rather
 # than EXPIRE NX so it also runs on Redis 6 (ElastiCache still offers it).
-_INCR = """
+_INCR_LUA = """
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -105,8 +105,8 @@ class RedisStore:
             retry=Retry(NoBackoff(), 0),  # see module docstring: no blind retries of non-idempotent calls
             decode_responses=True,
         )
-        self._take = self._redis.register_script(_TAKE_TOKEN)
-        self._incr = self._redis.register_script(_INCR)
+        self._take = self._redis.register_script(_BUCKET_LUA)
+        self._incr = self._redis.register_script(_INCR_LUA)
 
     def first_time(self, key: str, ttl_s: float) -> bool:
         return bool(self._redis.set(f"{self._prefix}seen:{key}", "1", nx=True, px=_ms(ttl_s)))

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from bot.aws.parallel import Parallel
 from bot.aws.session import AwsClients
 from bot.config import Settings
-from bot.llm.client import LlmClient
+from bot.llm.client import LlmClient, ModelClient
 from bot.metrics import Metrics
 from bot.store import MemoryStore, Store
+from bot.store_redis import make_store
 from bot.text.redact import Redactor
 from bot.text.sanitize import clean_text
 from handlers.budget import TokenBudget
@@ -28,7 +29,7 @@ class Services:
     settings: Settings
     aws: AwsClients
     parallel: Parallel
-    llm: LlmClient | None
+    llm: ModelClient | None
     prompts: PromptLibrary
     metrics: Metrics
     redactor: Redactor
@@ -50,14 +51,23 @@ class Services:
         """Wire real clients from settings; the model client exists only when a key is configured."""
         redactor = Redactor(on_redact=metrics.count_redaction)
         metrics.init_redaction_kinds(redactor.kinds)
-        store = store or MemoryStore()
+        store = store or make_store(settings.redis_url or None, timeout_s=settings.redis_timeout_s,
+                                    on_degrade=lambda _reason: metrics.store_degraded.set(1),
+                                    on_recover=lambda: metrics.store_degraded.set(0))
+        llm: ModelClient | None = None
+        if settings.model_enabled and settings.llm_provider == "bedrock":
+            from bot.llm.bedrock import BedrockClient
+
+            llm = BedrockClient(settings, metrics, model_id=settings.bedrock_model_id)
+        elif settings.model_enabled:
+            llm = LlmClient(settings, metrics)
         return cls(
             store=store,
             budget=TokenBudget(store, settings, metrics),
             settings=settings,
             aws=AwsClients(settings, metrics),
             parallel=Parallel(settings.aws_parallelism),
-            llm=LlmClient(settings, metrics) if settings.model_enabled else None,
+            llm=llm,
             prompts=PromptLibrary(),
             metrics=metrics,
             redactor=redactor,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 
@@ -31,6 +31,16 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
+
+
+class ModelClient(Protocol):
+    """What the handlers and the tool loop need from a model provider (OpenAI-compatible or Bedrock)."""
+
+    model: str
+    last_error: str
+
+    def complete(self, messages: list[dict[str, Any]], *, tools: list[dict[str, Any]] | None = None,
+                 tool_choice: str | None = None) -> Completion: ...
 
 
 class LlmClient:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.llm.client import LlmClient
+from bot.llm.client import ModelClient
 from bot.llm.tools import ToolSpec
 from bot.models import Usage
 
@@ -33,7 +33,7 @@ def cut(text: str, limit: int) -> str:
 
 
 def run_tool_loop(
-    llm: LlmClient,
+    llm: ModelClient,
     messages: list[dict[str, Any]],
     tools: Sequence[ToolSpec],
     *,
