@@ -46,3 +46,6 @@ bench: $(STAMP)  ## every benchmark (reads ../shared/data where noted); figures 
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
+
+readme-transcript: $(STAMP)  ## regenerate the README's demo transcript from bot/demo/readme-script.txt
+	@$(BIN)/python scripts/readme_transcript.py
