@@ -92,8 +92,8 @@ class Session:
             self.slack.wait_for(lambda: envelope in self.slack.acks(), 3.0)  # the ack frame may trail the post
             ack = self.slack.acks().get(envelope)
             if ack is not None and ack.payload:
-                print(f"  (only visible to you) {_plain(ack.payload)}  [acked in {ack.latency_s * 1000:.0f} ms]",
-                      file=self.out)
+                took = f"  [acked in {ack.latency_s * 1000:.0f} ms]" if ack.latency_s is not None else ""
+                print(f"  (only visible to you) {_plain(ack.payload)}{took}", file=self.out)
         else:
             root = self.slack.send_mention(text, user=USER, channel=CHANNEL)
         ok = self._settle(root)
