@@ -1,0 +1,278 @@
+"""The secret-detection rule table behind :mod:`bot.text.redact`.
+
+Sources. The token shapes come from gitleaks' published default rule set
+(``config/gitleaks.toml``, MIT), e.g. its ``aws-access-token``, ``github-pat``,
+``github-fine-grained-pat``, ``slack-bot-token``, ``gitlab-pat``, ``private-key``,
+``jwt``, ``openai-api-key``, ``anthropic-api-key``, ``gcp-api-key``, ``stripe-access-token``,
+``twilio-api-key``, ``sendgrid-api-token``, ``npm-access-token``, ``pypi-upload-token``
+rules; several gitleaks ids fold into one kind here (all ``slack-*`` token rules are
+``slack_token``). The key=value, AWS-secret, Azure storage key and Basic-auth rules follow
+Yelp detect-secrets' plugins (``keyword.py`` denylist, ``aws.py``, ``azure_storage_key.py``,
+``basic_auth.py``). They are adapted rather than copied: gitleaks scans a repository once
+and can afford ~150 loose "generic" vendor rules with a long stopword list; we redact
+every line that leaves the process, so each rule here is anchored on literal keywords
+(which gate it) and the loose vendor-keyword rules are folded into one key=value rule
+with a value check (entropy, not a placeholder, not a plain word).
+
+Why not depend on detect-secrets itself: it reports findings but does not replace them,
+picks heuristics by filename, and runs every plugin on every line; it is built for
+scanning repositories, not for a per-line budget of tens of thousands of lines a second.
+
+A rule's optional named group ``v`` (or ``v2``/``v3`` for quoted variants) is the part
+that gets replaced; the key around it is kept so the log stays readable. ``kind`` values
+are a fixed set of snake_case names (they become Prometheus label values).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["KINDS", "RULES", "Rule"]
+
+
+def _always(_value: str) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One detector, tried only where one of its ``keywords`` occurs in the lowercased text.
+
+    The regex is tried with ``match`` at ``offset`` characters before a keyword hit (0: the
+    keyword begins the match), so a line costs a handful of anchored attempts rather than
+    a scan per rule. When the part before the keyword varies in length (a URL's host, a
+    bot id), ``left`` matches it backwards from the hit: it is searched in the 96
+    characters before the match and must end there (``\\Z``); no match means no finding.
+    """
+
+    kind: str
+    regex: re.Pattern[str]
+    keywords: tuple[str, ...]
+    accept: Callable[[str], bool] = _always
+    offset: int = 0
+    left: re.Pattern[str] | None = None
+    value_groups: tuple[str, ...] = ()  # which of v/v2/v3 the regex has (filled in by _r)
+
+
+# --- value checks ---------------------------------------------------------------------
+
+_PLACEHOLDER_WORDS = frozenset((
+    "null", "none", "nil", "true", "false", "undefined", "redacted", "masked", "hidden", "removed", "omitted",
+    "empty", "unset", "n/a", "sensitive", "(sensitive)", "not_set", "notset",
+))
+_LETTERS_ONLY = re.compile(r"[A-Za-z_. -]+")
+_PATH = re.compile(r"(?:~|\.{1,2})?/[\w./-]*")
+
+
+def _entropy(value: str) -> float:
+    """Shannon entropy in bits per character (gitleaks' and detect-secrets' measure)."""
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def _is_placeholder(value: str) -> bool:
+    """Values that name or hide a secret rather than being one (templating, masks, our own marker)."""
+    v = value.strip()
+    if not v or v.count(v[0]) == len(v) or (len(v) <= 12 and v.lower() in _PLACEHOLDER_WORDS):
+        return True
+    return v.startswith(("$", "{{", "%", "<", "[REDACTED", "arn:", "os.environ", "process.env"))
+
+
+def _password_value(value: str) -> bool:
+    """Any password value counts, even a weak one, unless it is a placeholder or a path (``PWD=/home/x``)."""
+    return not _is_placeholder(value) and not _PATH.fullmatch(value)
+
+
+def _secret_value(value: str) -> bool:
+    """Generic token/secret values need to look random: gitleaks' letters-only allowlist + an entropy floor."""
+    if len(value) < 8 or _is_placeholder(value) or _LETTERS_ONLY.fullmatch(value):
+        return False
+    if value.endswith("/aws4_request"):  # SigV4 "Credential=<key id>/<date>/<region>/…": only the id is secret
+        return False
+    return not _PATH.fullmatch(value) and _entropy(value) >= 3.0
+
+
+def _has_digit_and_letter(value: str) -> bool:
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _b64_decode(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _b64_user_pass(value: str) -> bool:
+    """HTTP Basic / docker ``auth`` values are base64("user:password"); anything else is a false alarm."""
+    raw = _b64_decode(value)
+    return raw is not None and b":" in raw
+
+
+def _b64_private_key(value: str) -> bool:
+    """A base64-wrapped PEM (kubeconfig ``client-key-data``) is secret only when it is a private key."""
+    raw = _b64_decode(value[: len(value) - len(value) % 4][:96])
+    return raw is not None and b"PRIVATE KEY" in raw
+
+
+# --- regex building blocks --------------------------------------------------------------
+
+_B = r"(?<![A-Za-z0-9_])"  # token start: not glued to a word character
+_E = r"(?![A-Za-z0-9_])"
+_BD = r"(?<![\w-])"  # same, for tokens whose alphabet includes '-'
+_ED = r"(?![\w-])"
+_KEY_END = r"""(?:\\?["'])?"""  # the closing quote of a quoted key (JSON, repr, JSON inside JSON)
+_SEP = r"""[ \t]*(?:=>|:=|[=:])[ \t]*"""
+_OPEN_Q = r"""(?:\\?["'])?"""
+_VALUE = (
+    r"""(?:\\?"(?P<v2>(?:[^"\\\n]|\\[^"\n]){1,4096})\\?"|\\?'(?P<v3>[^'\\\n]{1,4096})\\?'"""
+    r"""|(?P<v>[^\s"'`\\,;&<>\[\]{}()]{1,4096}))"""
+)
+_FLAG = r"(?:(?<=(?<!\S)--)|(?<=(?<!\S)-))"  # right after a command-line "-" or "--"
+_FLAG_VALUE = r"""[ \t]+(?:"(?P<v2>[^"\n]{1,4096})"|'(?P<v3>[^'\n]{1,4096})'|(?P<v>[^\s"'-][^\s"']{0,4096}))"""
+_PW_WORDS = r"(?:pass(?:word|wd|phrase)|(?<![A-Za-z])pass|(?<![A-Za-z])pwd)"
+_KEY_BASES = ("api", "app", "auth", "access", "secret", "private", "client", "account", "master",
+              "encryption", "signing", "service", "subscription", "license")
+_SECRET_KEYS = rf"(?:secret|token|credentials?|(?:{'|'.join(_KEY_BASES)})[_.-]?key)"
+_SECRET_WORDS = "secret token credential " + " ".join(f"{b}{s}key" for b in _KEY_BASES for s in ("", "_", "-", "."))
+_URL_USERINFO = r"""://[^\s:/@'"<>]{0,128}:(?P<v>[^\s@/'"<>]{1,512})@"""
+_DB_SCHEMES = ("postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss", "amqp",
+               "amqps", "mssql", "sqlserver", "oracle", "cockroachdb", "clickhouse", "cassandra", "neo4j",
+               "couchdb", "memcached")
+_AFTER_DB_SCHEME = "(?i:" + "|".join(f"(?<={re.escape(s)})" for s in _DB_SCHEMES) + ")"
+
+
+def _seps(*words: str) -> str:
+    """Keyword spellings with the separators people put between words: a_b a-b a.b ab."""
+    out = []
+    for word in words:
+        head, _, tail = word.partition(" ")
+        out += [f"{head}{sep}{tail}" for sep in ("_", "-", ".", "")] if tail else [head]
+    return " ".join(out)
+
+
+def _kv(key: str, value: str) -> str:
+    """``key`` (case-insensitive) then a separator, optional quote and the value group ``v``."""
+    return rf"(?<![:/])(?i:{key}){_KEY_END}{_SEP}{_OPEN_Q}(?P<v>{value})"
+
+
+def _r(kind: str, pattern: str, keywords: str, accept: Callable[[str], bool] = _always,
+       offset: int = 0, left: str | None = None) -> Rule:
+    regex = re.compile(pattern)
+    groups = tuple(name for name in ("v", "v2", "v3") if name in regex.groupindex)
+    return Rule(kind, regex, tuple(keywords.split()), accept, offset,
+                None if left is None else re.compile(left + r"\Z"), groups)
+
+
+_AWS_ID = r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
+
+# Order is priority: when two findings overlap, the earlier rule names the kind.
+RULES: tuple[Rule, ...] = (
+    # gitleaks private-key (+ truncated blocks and JSON-escaped newlines); kubeconfig *-key-data
+    _r("private_key", r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:(?:[^-]|-(?!----))*+-----END"
+       r"[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|(?:(?:\\[nr]|\s)*[A-Za-z0-9+/=]{16,})*+)", "-----begin"),
+    _r("private_key", rf"{_B}LS0tLS1CRUdJTi[A-Za-z0-9+/]{{20,}}={{0,2}}", "ls0tls1crudjti", _b64_private_key),
+    _r("aws_access_key_id", rf"{_B}{_AWS_ID}{_E}", "akia asia abia acca a3t"),  # aws-access-token
+    # credentials.csv / "id,secret" pairs: the 40-char secret right after an access key id
+    _r("aws_secret_access_key", rf"{_B}{_AWS_ID}[,;:|\s]+(?P<v>[A-Za-z0-9/+]{{40}})(?![A-Za-z0-9/+=])",
+       "akia asia"),
+    _r("aws_secret_access_key",
+       r"(?i:aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?|secret[_.-]?access[_.-]?key)"
+       rf"{_KEY_END}(?:{_SEP}|[ \t]+){_OPEN_Q}(?P<v>[A-Za-z0-9/+]{{40}})(?![A-Za-z0-9/+=])",
+       _seps("aws secret", "secret access")),
+    _r("aws_session_token", _kv(r"(?:session|security)[_.-]?token", r"[A-Za-z0-9/+=%]{64,8192}"),
+       _seps("session token", "security token")),
+    _r("aws_session_token", rf"{_B}(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=%]{{40,}}",
+       "iqojb3jpz2lu fwogzxivyxdz fqogzxivyxdz"),
+    # webhooks: the whole URL goes, scheme and host included
+    _r("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}",
+       "hooks.slack.com", left=r"(?:https?://)?"),
+    _r("slack_token", rf"{_BD}(?:xox(?:[abposr]|e(?:\.xox[bp])?)-[0-9A-Za-z-]{{10,}}|xapp-\d-[0-9A-Za-z-]{{10,}})",
+       "xox xapp-"),
+    _r("github_token", rf"{_B}(?:gh[pousr]_[0-9A-Za-z]{{36,255}}|github_pat_\w{{50,255}}){_E}",
+       "ghp_ gho_ ghu_ ghs_ ghr_ github_pat_"),
+    _r("gitlab_token", rf"{_BD}(?:gl(?:pat|dt|rt|ft|soat|ffct|imt|agent|oas|cbt|ptt)-[\w-]{{20,300}}"
+       rf"(?:\.[0-9a-z]{{2,9}})?|GR1348941[\w-]{{20,}}){_ED}",
+       "glpat- gldt- glrt- glft- glsoat- glffct- glimt- glagent- gloas- glcbt- glptt- gr1348941"),
+    _r("anthropic_api_key", rf"{_BD}sk-ant-[a-z]{{2,8}}\d{{2}}-[\w-]{{32,}}", "sk-ant-"),
+    _r("openai_api_key", rf"{_BD}sk-(?!ant-)(?:(?:proj|svcacct|admin|or-v1)-)?[\w-]{{20,}}{_ED}", "sk-",
+       _has_digit_and_letter),
+    _r("google_api_key", rf"{_BD}AIza[\w-]{{35}}{_ED}", "aiza"),
+    _r("google_oauth_token", rf"{_BD}(?:ya29\.[\w-]{{20,}}|GOCSPX-[\w-]{{24,}})", "ya29. gocspx-"),
+    _r("stripe_key", rf"{_B}(?:(?:sk|rk)_(?:test|live|prod)_[0-9A-Za-z]{{10,99}}|whsec_[A-Za-z0-9]{{24,}}){_E}",
+       "sk_ rk_ whsec_"),
+    _r("twilio_key", rf"{_B}SK[0-9a-fA-F]{{32}}{_E}", "sk"),
+    _r("sendgrid_key", rf"{_BD}SG\.[\w-]{{16,32}}\.[\w-]{{16,64}}{_ED}", "sg."),
+    _r("npm_token", rf"{_B}npm_[A-Za-z0-9]{{36}}{_E}", "npm_"),
+    _r("pypi_token", rf"{_BD}pypi-AgE[\w-]{{50,}}", "pypi-age"),
+    _r("jwt", rf"{_BD}eyJ[\w-]{{8,}}\.eyJ[\w-]{{8,}}\.[\w-]*(?:\.[\w-]+){{0,2}}", "eyj"),
+    _r("grafana_token", rf"{_B}(?:glc_[A-Za-z0-9+/]{{32,400}}={{0,3}}|glsa_[A-Za-z0-9]{{32}}_[A-Fa-f0-9]{{8}}"
+       r"|eyJrIjoi[A-Za-z0-9]{70,400}={0,3})", "glc_ glsa_ eyjrijoi"),
+    _r("digitalocean_token", rf"{_B}do[opr]_v1_[a-f0-9]{{64}}{_E}", "dop_v1_ doo_v1_ dor_v1_"),
+    _r("huggingface_token", rf"{_B}(?:hf_|api_org_)[A-Za-z0-9]{{30,40}}{_E}", "hf_ api_org_", _has_digit_and_letter),
+    _r("databricks_token", rf"{_B}dapi[a-f0-9]{{32}}(?:-\d)?{_E}", "dapi"),
+    _r("shopify_token", rf"{_B}shp(?:at|ca|pa|ss)_[a-fA-F0-9]{{32}}{_E}", "shpat_ shpca_ shppa_ shpss_"),
+    _r("vault_token", rf"{_B}hv[sbr]\.[\w-]{{24,}}", "hvs. hvb. hvr."),
+    _r("terraform_token", rf"{_B}[A-Za-z0-9]{{14}}\.atlasv1\.[\w=-]{{60,70}}", ".atlasv1.", offset=14),
+    _r("pulumi_token", rf"{_B}pul-[a-f0-9]{{40}}{_E}", "pul-"),
+    _r("sentry_token", rf"{_B}(?:sntryu_[a-f0-9]{{64}}|sntrys_[A-Za-z0-9+/=_]{{50,}})", "sntrys_ sntryu_"),
+    _r("new_relic_key", rf"{_B}NR(?:AK|II|JS)-[A-Za-z0-9-]{{19,40}}", "nrak- nrii- nrjs-"),
+    _r("heroku_api_key", rf"{_B}HRKU-AA[\w-]{{58}}", "hrku-"),
+    _r("heroku_api_key", _kv(r"heroku[\w.-]{0,20}",
+                             r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "heroku"),
+    _r("mailchimp_key", rf"{_B}[a-f0-9]{{32}}-us\d{{1,2}}{_E}", "-us", offset=32),
+    _r("sendinblue_key", rf"{_B}x(?:keysib|smtpsib)-[a-f0-9]{{64}}-[A-Za-z0-9]{{16}}{_E}", "xkeysib- xsmtpsib-"),
+    _r("atlassian_token", rf"{_B}ATATT3[\w=-]{{100,}}", "atatt3"),
+    _r("postman_key", rf"{_B}PMAK-[a-f0-9]{{24}}-[a-f0-9]{{34}}{_E}", "pmak-"),
+    _r("linear_key", rf"{_B}lin_api_[A-Za-z0-9]{{40}}{_E}", "lin_api_"),
+    _r("age_secret_key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}", "age-secret-key-1"),
+    _r("doppler_token", rf"{_B}dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{{40,44}}{_E}",
+       "dp.pt. dp.st. dp.sa. dp.ct. dp.scim. dp.audit."),
+    _r("dynatrace_token", rf"{_B}dt0c01\.[A-Za-z0-9]{{24}}\.[A-Za-z0-9]{{64}}{_E}", "dt0c01."),
+    _r("square_token", rf"{_BD}(?:sq0(?:atp|csp)-[\w-]{{22,60}}|EAAA[\w-]{{60}}){_ED}", "sq0atp- sq0csp- eaaa"),
+    _r("facebook_token", rf"{_B}EAA[A-Za-z0-9]{{100,}}", "eaa"),
+    _r("telegram_bot_token", r":AA[\w-]{33}(?![\w-])", ":aa", left=r"(?<![\w:])\d{8,10}"),
+    _r("artifactory_key", rf"{_B}(?:AKCp[A-Za-z0-9]{{69}}|cmVmd[A-Za-z0-9]{{59}}){_E}", "akcp cmvmd"),
+    _r("rubygems_token", rf"{_B}rubygems_[a-f0-9]{{48}}{_E}", "rubygems_"),
+    _r("planetscale_token", rf"{_B}pscale_(?:tkn|pw|oauth)_[\w=.-]{{32,64}}", "pscale_tkn_ pscale_pw_ pscale_oauth_"),
+    _r("openshift_token", rf"{_B}sha256~[\w-]{{43}}{_ED}", "sha256~"),
+    _r("alibaba_access_key_id", rf"{_B}LTAI[A-Za-z0-9]{{20}}{_E}", "ltai"),
+    _r("azure_ad_client_secret", r"(?<![\w~.-])[\w~.]{3}\dQ~[\w~.-]{31,34}(?![\w~.-])", "q~", offset=4),
+    _r("azure_storage_key", r"(?i:AccountKey|SharedAccessKey)[ \t]*=[ \t]*(?P<v>[A-Za-z0-9+/]{40,100}={0,2})",
+       "accountkey sharedaccesskey"),
+    _r("microsoft_teams_webhook", r"webhook\.office\.com/webhookb2/[^\s'\"<>]{1,2048}", "webhook.office.com",
+       left=r"(?:https://)?[\w.-]{0,64}+"),
+    _r("discord_webhook", r"discord(?:app)?\.com/api/webhooks/\d+/[\w-]{40,}",
+       "discord.com/api/webhooks/ discordapp.com/api/webhooks/", left=r"(?:https://)?[\w.-]{0,16}+"),
+    _r("datadog_key", _kv(r"(?<![a-z])(?:datadog|dd)[_.-]?(?:api|app(?:lication)?)[_.-]?key", r"[a-f0-9]{32,40}\b"),
+       "datadog " + _seps("dd api", "dd app")),
+    # presigned S3 / GCS / Azure SAS / CloudFront: the signature in a URL is a credential
+    # (and SigV4 "Authorization: AWS4-HMAC-SHA256 …, Signature=<hex>", replayable for minutes)
+    _r("url_signature", r"(?i:(?<=[?&;])sig|(?<=[?&;,\s])signature|(?<=[?&;]x-amz-)signature"
+       r"|(?<=[?&;]x-goog-)signature)=(?P<v>[^&\s'\"#<>,]{16,})", "sig= signature="),
+    _r("registry_auth", rf"""(?<![A-Za-z])(?i:auth){_KEY_END}{_SEP}\\?["'](?P<v>[A-Za-z0-9+/]{{8,}}={{0,2}})""",
+       "auth", _b64_user_pass),
+    _r("basic_auth_header", r"(?i:\bbasic)[ \t]+(?P<v>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])", "basic",
+       _b64_user_pass),
+    _r("bearer_token", r"(?i:\bbearer)[ \t]+(?P<v>[\w.~+/=-]{8,})", "bearer", _secret_value),
+    _r("db_connection_string", _AFTER_DB_SCHEME + _URL_USERINFO, "://", _password_value),
+    _r("password_in_url", r"(?<=[A-Za-z0-9+.-])" + _URL_USERINFO, "://", _password_value),
+    _r("password_assignment", rf"(?<![:/])(?i:{_PW_WORDS}){_KEY_END}{_SEP}{_VALUE}", "pass pwd",
+       _password_value),
+    _r("password_assignment", rf"{_FLAG}(?i:password|passwd|pass|pwd){_FLAG_VALUE}", "pass pwd", _password_value),
+    _r("password_assignment", r"(?<![\w-])(?:-u|--user)[ \t=]+[\"']?[^\s:'\"]+:(?P<v>[^\s'\"]+)", "-u --user",
+       _password_value),
+    _r("password_assignment", r"mysql\w*\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)", "mysql", _password_value),
+    _r("password_assignment", r"(?i:identified[ \t]+by)[ \t]+'(?P<v>[^'\n]+)'", "identified", _password_value),
+    _r("secret_assignment", rf"(?<![:/])(?i:{_SECRET_KEYS}){_KEY_END}{_SEP}{_VALUE}", _SECRET_WORDS,
+       _secret_value),
+    _r("secret_assignment", rf"(?<=(?<!\S)--)(?i:{_SECRET_KEYS}){_FLAG_VALUE}", _SECRET_WORDS, _secret_value),
+)
+
+KINDS: tuple[str, ...] = tuple(dict.fromkeys(rule.kind for rule in RULES))
