@@ -144,6 +144,7 @@ SPECS: dict[str, Spec] = {
     "slack_ping_interval_s": Spec(
         "CLOUDOPS_SLACK_PING_INTERVAL_S", 10.0, "Socket Mode ping interval; a dead link is noticed after ~4x", float
     ),
+    "slack_concurrency": Spec("CLOUDOPS_SLACK_CONCURRENCY", 32, "Threads that read envelopes and ack them", int),
     "aws_health_ttl_s": Spec("CLOUDOPS_AWS_HEALTH_TTL_S", 60.0, "Cache for the sts health probe", float),
     "access_read_users": Spec("CLOUDOPS_READ_USERS", (), "User ids allowed read commands (empty = all)", _csv),
     "access_read_channels": Spec("CLOUDOPS_READ_CHANNELS", (), "Channels where read commands work (empty = all)", _csv),
@@ -217,6 +218,7 @@ class Settings:
     metrics_require_token: bool
     slack_grace_s: float
     slack_ping_interval_s: float
+    slack_concurrency: int
     aws_health_ttl_s: float
     access_read_users: tuple[str, ...]
     access_read_channels: tuple[str, ...]

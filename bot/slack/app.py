@@ -8,6 +8,7 @@ and posts in the thread. Every accepted request ends with exactly one answer (or
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 import uuid
 from collections.abc import Callable
@@ -62,7 +63,9 @@ class SlackBot:
         auth = self.web.auth_test()
         self.bot_user_id = str(auth.get("user_id", ""))
         self.bot_id = str(auth.get("bot_id", ""))
-        self.app = App(client=self.web, process_before_response=False)
+        # Bolt's listener pool only runs ack-and-enqueue listeners, sized like the socket's reader pool.
+        self.app = App(client=self.web, process_before_response=False,
+                       listener_executor=ThreadPoolExecutor(settings.slack_concurrency, thread_name_prefix="bolt"))
         self.poster = Poster(self.web, self.metrics, settings.reply_retries)
         self.queue = WorkQueue(settings.workers, settings.max_queue)
         self.groups = GroupCache(self.poster, settings.access_read_groups + settings.access_model_groups)

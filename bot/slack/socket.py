@@ -15,7 +15,8 @@ log = structlog.get_logger("cloudops.slack")
 class SocketRunner:
     def __init__(self, bot: SlackBot, app_token: str, poll_s: float = 0.5) -> None:
         self.bot = bot
-        self.handler = SocketModeHandler(bot.app, app_token, ping_interval=bot.settings.slack_ping_interval_s)
+        self.handler = SocketModeHandler(bot.app, app_token, ping_interval=bot.settings.slack_ping_interval_s,
+                                         concurrency=bot.settings.slack_concurrency)
         self._stop = threading.Event()
         self._poll = poll_s
         self._watch = threading.Thread(target=self._watch_link, name="slack-link-watch", daemon=True)

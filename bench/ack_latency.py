@@ -1,0 +1,124 @@
+"""Ack latency under load: N slash commands in flight through the Slack emulator while the model server
+takes 2 s per answer. Baseline in the same run: a naive Bolt app that does the work before acking.
+
+Prints p50/p99/max ack latency (envelope sent → ack frame received, measured by the emulator), how
+many envelopes were never acked within Slack's 3 s, and the time to the first visible message
+(the ephemeral ack for our bot; the reply for the naive app), plus time until every answer was posted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.peers import bot_process, moto_process
+from bot.aws.sandbox import seed_incident
+from bot.emulators.llm_server import FakeLLMServer
+from bot.emulators.slack import SlackEmulator
+from bot.logsetup import configure_logging
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def fire(slack: SlackEmulator, n: int, prefix: str, rate: float) -> list[str]:
+    """Send n commands at ``rate`` per second (0 = one burst); with a 2 s model, 100/s keeps ~200 in flight."""
+    out: list[str] = []
+    start = time.monotonic()
+    for i in range(n):
+        if rate > 0:
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        out.append(slack.send_slash_command("status web-1", user=f"U{i % 40}", channel=f"C-{prefix}-{i}"))
+    return out
+
+
+def collect(slack: SlackEmulator, envelopes: list[str], prefix: str, n: int, timeout: float) -> dict[str, Any]:
+    def answered() -> int:
+        return sum(1 for i in range(n) if any(len(slack.thread(f"C-{prefix}-{i}", m["ts"])) > 1
+                                                for m in slack.channel_messages(f"C-{prefix}-{i}")))
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and answered() < n:
+        time.sleep(0.2)
+    acks = slack.acks()
+    lat = [acks[e].latency_s for e in envelopes if e in acks and acks[e].latency_s is not None]
+    on_time = [x for x in lat if x is not None and x <= 3.0]
+    sent_at = slack._ws.sent_at  # the emulator's own send timestamps (monotonic)
+    offset = time.time() - time.monotonic()
+    first_visible: list[float] = []
+    for i, env in enumerate(envelopes):
+        ack = acks.get(env)
+        if ack is not None and ack.latency_s is not None and ack.latency_s <= 3.0 and ack.payload:
+            first_visible.append(ack.latency_s)  # the ephemeral "working on it" is what the user sees first
+            continue
+        posts = [c.time for c in slack.calls("chat.postMessage") if c.params.get("channel") == f"C-{prefix}-{i}"]
+        if posts and env in sent_at:
+            first_visible.append(min(posts) - offset - sent_at[env])
+    return {"acked_in_3s": len(on_time), "unacked": n - len(on_time), "p50_ms": pct(lat, 50) * 1000,
+            "p99_ms": pct(lat, 99) * 1000, "max_ms": max(lat) * 1000 if lat else float("nan"),
+            "first_visible_p50_s": pct(first_visible, 50), "first_visible_p99_s": pct(first_visible, 99),
+            "answered": answered()}
+
+
+def bot_env(slack: SlackEmulator, llm: FakeLLMServer, moto: str, n: int) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_APP_TOKEN": "xapp-bench", "SLACK_API_URL": slack.api_url,
+            "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": llm.base_url, "CLOUDOPS_LLM_MODEL": "gpt-test",
+            "CLOUDOPS_LLM_TIMEOUT_S": "30", "AWS_ENDPOINT_URL": moto, "CLOUDOPS_SIDECAR_ADDR": "127.0.0.1:0",
+            "CLOUDOPS_WORKERS": "64", "CLOUDOPS_MAX_QUEUE": str(n), "CLOUDOPS_RATE_USER_BURST": "1000000",
+            "CLOUDOPS_RATE_CHANNEL_BURST": "1000000", "CLOUDOPS_LOG_LEVEL": "ERROR"}
+
+
+def run(n: int, llm: FakeLLMServer, moto: str, label: str, module: list[str] | None, rate: float) -> dict[str, Any]:
+    with SlackEmulator(redeliver_after_s=0) as slack, bot_process(bot_env(slack, llm, moto, n), module):
+        slack.wait_connected(1, 30)
+        time.sleep(0.5)
+        start = time.monotonic()
+        envs = fire(slack, n, label, rate)
+        out = collect(slack, envs, label, n, timeout=max(120, n * 2.5 / 5 + 30))
+        out["all_answered_s"] = time.monotonic() - start
+        return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=200, help="slash commands in flight (default 200)")
+    ap.add_argument("--model-latency", type=float, default=2.0, help="seconds the model takes per answer")
+    ap.add_argument("--rate", type=float, default=100.0, help="arrivals per second (0 = all in one burst)")
+    ap.add_argument("--skip-naive", action="store_true")
+    ns = ap.parse_args()
+    logging.disable(logging.CRITICAL)
+    configure_logging("ERROR", "console")
+    with moto_process() as moto, FakeLLMServer(api_key="sk-test", latency_s=ns.model_latency) as llm:
+        seed_incident(moto)
+        ours = run(ns.n, llm, moto, "ours", None, ns.rate)
+        print(f"ours  ({ns.n} commands at {ns.rate:g}/s, model {ns.model_latency}s): " + fmt(ours))
+        if not ns.skip_naive:
+            naive = run(ns.n, llm, moto, "naive", [sys.executable, str(Path(__file__).parent / "naive_bot.py")],
+                        ns.rate)
+            print("naive (work before ack, Bolt pool):   " + fmt(naive))
+            if naive["p99_ms"] == naive["p99_ms"] and ours["p99_ms"]:
+                print(f"ack p99 ratio naive/ours: {naive['p99_ms'] / ours['p99_ms']:.0f}x")
+    return 0
+
+
+def fmt(r: dict[str, Any]) -> str:
+    return (f"ack p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
+            f"acked within 3 s {r['acked_in_3s']}, un-acked {r['unacked']}; first visible p50 "
+            f"{r['first_visible_p50_s']:.3f} s, p99 {r['first_visible_p99_s']:.3f} s; answered {r['answered']} "
+            f"in {r['all_answered_s']:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
