@@ -99,6 +99,8 @@ class Metrics:
         self.store_degraded = Gauge("cloudops_store_degraded",
                                     "1 while the shared store (Redis) is unreachable and state is per replica",
                                     registry=r)
+        self.feedback = Counter("cloudops_answer_feedback", "👍/👎 on answers, by command", ["command", "vote"],
+                                registry=r)
         self._preinit()
 
     def _preinit(self) -> None:
@@ -121,6 +123,9 @@ class Metrics:
             self.rate_limited.labels(reason)
         for event in ("opened", "updated", "reopened", "deduplicated"):
             self.incidents.labels(event)
+        for cmd in COMMANDS:
+            for vote in ("up", "down"):
+                self.feedback.labels(cmd, vote)
         for action in ACTIONS:
             for outcome in ("ok", "denied", "unknown"):
                 self.actions.labels(action, outcome)

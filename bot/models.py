@@ -93,6 +93,7 @@ class Reply:
     usage: Usage | None = None
     aws_operations: tuple[str, ...] = ()  # "ec2:DescribeInstances", ... for the audit event
     evidence: str = ""  # the raw gathered evidence (redacted), for "show evidence"
+    prompt: str = ""  # what was sent to the model (redacted), for "what was sent to the model"
 
     def plain_text(self) -> str:
         """A terminal/JSON-friendly rendering, used by the CLI, ``/query?format=text`` and the demo."""

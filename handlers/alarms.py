@@ -6,6 +6,7 @@ from bot.aws import cloudwatch
 from bot.aws.records import Alarm
 from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
+from bot.progress import report
 from handlers.formatting import ago, num, stamp
 from handlers.services import Services
 from handlers.summarize import finish
@@ -30,6 +31,7 @@ def handle_alarms(request: Request, args: list[str], services: Services) -> Repl
         raise UserInputError(f"{' '.join(args)!r} is not an alarm state",
                              "use `/cloudops alarms`, `alarms ok`, `alarms insufficient_data` or `alarms all`")
     state = _STATES[word]
+    report("Checking alarms…")
     alarms = cloudwatch.describe_alarms(services.aws, state)
     label = state or "any state"
     if not alarms:

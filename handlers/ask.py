@@ -45,8 +45,9 @@ def handle_ask(request: Request, args: list[str], services: Services) -> Reply:
         return _evidence_only(request, question, services, note)
     sections = (Section(title="How I checked", text="\n".join(result.tool_log)),) if result.tool_log else ()
     answer = services.scrub(result.answer) or "The model returned an empty answer."
+    sent = "\n\n".join(f"[{m['role']}]\n{m.get('content') or m.get('tool_calls')}" for m in messages)
     return Reply(title=f"Q: {_short(question)}", summary=answer, sections=sections, model_used=True,
-                 usage=result.usage, evidence="\n".join(result.tool_log))
+                 usage=result.usage, evidence="\n".join(result.tool_log), prompt=sent)
 
 
 def _evidence_only(request: Request, question: str, services: Services, note: str) -> Reply:

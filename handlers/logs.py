@@ -6,6 +6,7 @@ from bot.aws import logs as cwlogs
 from bot.aws.records import LogEvent, LogQueryResult
 from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
+from bot.progress import report
 from bot.text.compaction import LogLine, compact, is_error_line
 from bot.text.sanitize import clamp_line
 from handlers.formatting import ms_stamp
@@ -57,7 +58,9 @@ def handle_logs(request: Request, args: list[str], services: Services) -> Reply:
     group, terms, window = parse_args(args, services)
     if terms:
         cwlogs.filter_pattern(terms)  # validate before calling AWS
+    report(f"Reading {group}…")
     result = gather_logs(services, group, terms, window)
+    report(f"Grouping {len(result.events)} log lines…")
     events = scrubbed_events(services, result)
     label = f"{group}" + (f" matching {' '.join(terms)}" if terms else "") + f", last {format_window(window)}"
     if not events:

@@ -6,6 +6,7 @@ from bot.aws import cloudwatch, ec2
 from bot.aws.records import MetricSeries
 from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
+from bot.progress import report
 from handlers.formatting import num, stamp
 from handlers.parsing import format_window, split_window
 from handlers.services import Services
@@ -58,6 +59,7 @@ def handle_metrics(request: Request, args: list[str], services: Services) -> Rep
     if len(instance) > 1:
         raise UserInputError(f"{rest[0]!r} matches several instances", "use the instance id")
     inst = instance[0]
+    report(f"Reading {kind} metrics of {inst.name or inst.instance_id}…")
     series = cloudwatch.instance_metrics(services.aws, inst.instance_id, kind, window, now=services.clock())
     label = f"{inst.name or inst.instance_id} ({inst.instance_id})"
     lines = [describe(s) for s in series]

@@ -6,6 +6,7 @@ from bot.aws import ec2
 from bot.aws.records import Instance, InstanceHealth
 from bot.errors import CloudOpsError
 from bot.models import Fact, Reply, Request, Section
+from bot.progress import report
 from handlers.formatting import ago, stamp
 from handlers.services import Services
 from handlers.summarize import finish
@@ -40,6 +41,7 @@ def _line(inst: Instance, health: InstanceHealth | None, services: Services) -> 
 
 def handle_status(request: Request, args: list[str], services: Services) -> Reply:
     selector = " ".join(args).strip() or None
+    report(f"Checking EC2 status of {selector or 'the fleet'}…")
     if selector:
         ec2.selector_filters(selector)  # validate before any AWS call
     if selector and ec2.INSTANCE_ID.match(selector):

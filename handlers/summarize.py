@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.errors import ModelError
 from bot.models import Reply, Request, Section, Usage
+from bot.progress import report
 from handlers.services import Services
 
 NO_MODEL_NOTE = "No model configured (OPENAI_API_KEY is not set): this answer is built from the AWS evidence alone."
@@ -45,6 +46,7 @@ def finish(
         {"role": "system", "content": system_prompt(services, tools=False)},
         {"role": "user", "content": services.prompts.render(prompt, evidence=evidence, **values)},
     ]
+    report("Asking the model for a summary…")
     try:
         completion = llm.complete(messages)
     except ModelError as exc:
@@ -52,4 +54,5 @@ def finish(
         return replace(reply, notes=(*notes, note))
     usage = Usage(llm.model, completion.prompt_tokens, completion.completion_tokens, 1)
     summary = services.scrub(completion.content).strip() or fallback
-    return replace(reply, summary=summary, model_used=True, usage=usage)
+    sent = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+    return replace(reply, summary=summary, model_used=True, usage=usage, prompt=sent)

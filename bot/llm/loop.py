@@ -7,6 +7,7 @@ still ends with an answer (HolmesGPT's step cap, adapted). Every tool result is 
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from typing import Any
 from bot.llm.client import ModelClient
 from bot.llm.tools import ToolSpec
 from bot.models import Usage
+from bot.progress import report
 
 
 @dataclass
@@ -67,15 +69,20 @@ def run_tool_loop(
         })
 
         def run(call_name: str, arguments: str) -> str:
+            report(f"Running {call_name}…")
             tool = by_name.get(call_name)
             if tool is None:
                 return f"error: no tool named {call_name!r}; available: {', '.join(sorted(by_name))}"
             return tool.invoke(arguments)
 
         if pool is not None and len(completion.tool_calls) > 1:
-            results = list(pool.map(lambda c: run(c.name, c.arguments), completion.tool_calls))
+            # copy_context: the request's AWS-operation recorder and progress sink follow each tool call
+            futures = [pool.submit(contextvars.copy_context().run, run, c.name, c.arguments)
+                       for c in completion.tool_calls]
+            results = [f.result() for f in futures]
         else:
             results = [run(c.name, c.arguments) for c in completion.tool_calls]
+        report("Reading the tool results…")
         for c, result in zip(completion.tool_calls, results, strict=True):
             clean = cut(scrub(result), result_chars)
             tool_log.append(f"{c.name}({_short_args(c.arguments)}) → {len(clean)} chars")

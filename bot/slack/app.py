@@ -19,19 +19,22 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot import progress
 from bot.config import Settings
 from bot.errors import NotAllowedError, RateLimitedError, UserInputError
 from bot.metrics import ACTIONS
-from bot.models import Reply, Request, Source, ThreadMessage
+from bot.models import Reply, Request, ThreadMessage
+from bot.slack.actions import ANSWER_ACTIONS, Answer, AnswerCache, answer_buttons, on_answer_action, on_incident_action
+from bot.slack.conversations import SHORTCUT_ID, on_home_opened, on_shortcut
 from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
 from bot.slack.poster import Poster, PostError
-from bot.slack.render import render
+from bot.slack.render import SlackMessage, render
+from bot.slack.status import StatusLine
 from bot.slack.workqueue import WorkQueue
 from bot.state import BotState
 from bot.text.mrkdwn import escape, inline_code
 from handlers import dispatch
-from handlers.guard import check_access
 from handlers.services import Services
 
 log = structlog.get_logger("cloudops.slack")
@@ -74,6 +77,7 @@ class SlackBot:
         self._lock = threading.Lock()
         self._aborting = False  # set when the drain time ran out: queued jobs abort instead of starting
         self.incidents: Any = None  # IncidentWatcher when CLOUDOPS_ALARM_CHANNEL is set (see runtime)
+        self.answers = AnswerCache()
         configure(self.app, self)
 
     # --- the listener table -------------------------------------------------------------------------
@@ -82,7 +86,11 @@ class SlackBot:
             ("command", SLASH_COMMAND, self.on_command),
             ("event", "app_mention", self.on_mention),
             ("event", "message", self.on_message),
-            *[("action", action_id, self.on_incident_action) for action_id in ACTIONS],
+            ("event", "app_home_opened", lambda ack, event: on_home_opened(self, ack, event)),
+            ("shortcut", SHORTCUT_ID, lambda ack, body: on_shortcut(self, ack, body)),
+            *[("action", action_id, lambda ack, body: on_incident_action(self, ack, body)) for action_id in ACTIONS],
+            *[("action", action_id, lambda ack, body: on_answer_action(self, ack, body))
+              for action_id in ANSWER_ACTIONS],
         ]
 
     # --- listeners: ack, reserve, submit ------------------------------------------------------------
@@ -110,7 +118,11 @@ class SlackBot:
         ack()
         self.state.envelope_seen()
         self.metrics.ack_seconds.labels("mention").observe(time.perf_counter() - t0)
-        if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("user") == self.bot_user_id:
+        self._accept_event(event, body)
+
+    def _accept_event(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """Mentions and direct messages: dedupe, then queue; each is answered in its own thread."""
+        if event.get("bot_id") or event.get("subtype") or event.get("user") == self.bot_user_id:
             return
         key = str(body.get("event_id") or event.get("client_msg_id") or event.get("ts"))
         if not self.services.store.first_time(f"event:{key}", EVENT_DEDUPE_TTL_S):
@@ -118,66 +130,33 @@ class SlackBot:
             return
         channel, thread_ts = str(event.get("channel", "")), str(event.get("thread_ts") or event.get("ts", ""))
         if self.state.draining:
-            self._post_safely(channel, thread_ts, ABORT_TEXT)
+            self.post_text_safely(channel, thread_ts, ABORT_TEXT)
             return
         place = self.queue.reserve()
         if place is None:
             self.metrics.rate_limited.labels("queue_full").inc()
-            self._post_safely(channel, thread_ts, ":hourglass: CloudOps is at capacity right now; "
+            self.post_text_safely(channel, thread_ts, ":hourglass: CloudOps is at capacity right now; "
                                                   "please ask again in a minute.")
             return
         if place:
-            self._post_safely(channel, thread_ts, f":hourglass: Busy — you are number {place} in line.")
+            self.post_text_safely(channel, thread_ts, f":hourglass: Busy — you are number {place} in line.")
         self.queue.submit(lambda: self._run_mention(event))
 
-    def on_message(self, ack: Ack) -> None:
-        """Plain channel messages are not for us (mentions arrive as app_mention); ack so Bolt is quiet."""
+    def on_message(self, ack: Ack, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """Direct messages are answered like mentions (each user message is a thread root). Channel
+        messages are not for us: mentions arrive as app_mention."""
         ack()
-
-    def on_incident_action(self, ack: Ack, body: dict[str, Any]) -> None:
-        """Investigate / Acknowledge / Mute on an incident parent: authorised like commands, audited."""
-        ack()
-        self.state.envelope_seen()
-        action = (body.get("actions") or [{}])[0]
-        action_id, alarm = str(action.get("action_id", "")), str(action.get("value", ""))
-        user = str((body.get("user") or {}).get("id", ""))
-        channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", ""))
-        thread_ts = str((body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts", ""))
-        text = f"{action_id} {alarm}"
-        if action_id == "incident_investigate":
-            text = (f"ask Investigate the CloudWatch alarm {alarm}: why did it fire, is it related to other "
-                    "alarms, and what should the on-call engineer check first?")
-        request = Request(text=text, source=Source.ACTION, user=user, channel=channel, thread_ts=thread_ts,
-                          user_groups=self.groups.groups_of(user))
-        access = "sensitive" if action_id == "incident_investigate" else "read"
-        try:
-            check_access(request, access, self.settings)
-        except NotAllowedError as exc:
-            self.metrics.actions.labels(action_id, "denied").inc()
-            dispatch.audit_denial(request, exc, self.services)
-            self._ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}.")
-            return
-        watcher = self.incidents
-        if watcher is None or watcher.find(alarm) is None:
-            self.metrics.actions.labels(action_id, "unknown").inc()
-            self._ephemeral(request, "I am not tracking an incident for that alarm any more.")
-            return
-        self.metrics.actions.labels(action_id, "ok").inc()
-        log.info("action", action=action_id, alarm=alarm, user=user, channel=channel)
-        if action_id == "incident_ack":
-            self.queue_or_refuse(request, lambda: watcher.acknowledge(alarm, user))
-        elif action_id == "incident_mute":
-            self.queue_or_refuse(request, lambda: watcher.mute(alarm, user))
-        else:
-            self.queue_or_refuse(request, lambda: self._answer(request))
+        if event.get("channel_type") == "im":
+            self.state.envelope_seen()
+            self._accept_event(event, body)
 
     def queue_or_refuse(self, request: Request, job: Callable[[], Any]) -> None:
         if self.queue.reserve() is None:
-            self._ephemeral(request, ":hourglass: CloudOps is at capacity; please try again in a minute.")
+            self.ephemeral(request, ":hourglass: CloudOps is at capacity; please try again in a minute.")
             return
         self.queue.submit(lambda: job() and None)
 
-    def _ephemeral(self, request: Request, text: str) -> None:
+    def ephemeral(self, request: Request, text: str) -> None:
         extra: dict[str, Any] = {"thread_ts": request.thread_ts} if request.thread_ts else {}
         try:
             self.poster.call("chat.postEphemeral", channel=request.channel, user=request.user, text=text, **extra)
@@ -195,7 +174,7 @@ class SlackBot:
         except (NotAllowedError, RateLimitedError) as exc:
             dispatch.audit_denial(request, exc, self.services)
             self.metrics.requests.labels(request.source.value, "unknown", exc.kind).inc()
-            self._ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}."
+            self.ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}."
                                      + (f" {escape(exc.hint)}." if exc.hint else ""))
             return None
         except UserInputError:
@@ -217,6 +196,15 @@ class SlackBot:
 
         self._answer(replace(request, thread_ts=parent_ts), route)
 
+    def answer_admitted(self, request: Request) -> None:
+        """Admission, then the answer in ``request.thread_ts`` (buttons, shortcuts)."""
+        admitted = self._admit(request)
+        if admitted is not None:
+            self._answer(*admitted)
+
+    def upload(self, channel: str, thread_ts: str, *, filename: str, title: str, content: bytes) -> None:
+        self.poster.upload(channel, thread_ts, filename=filename, title=title, content=content)
+
     def _run_mention(self, event: dict[str, Any]) -> None:
         history: tuple[ThreadMessage, ...] = ()
         if event.get("thread_ts"):
@@ -235,7 +223,7 @@ class SlackBot:
         job = uuid.uuid4().hex
         channel, thread_ts = request.channel, request.thread_ts or ""
         if self._aborting:
-            self._post_safely(channel, thread_ts, ABORT_TEXT)
+            self.post_text_safely(channel, thread_ts, ABORT_TEXT)
             return
         with self._lock:
             self._active[job] = (channel, thread_ts)
@@ -244,8 +232,13 @@ class SlackBot:
         start = time.perf_counter()
         command, outcome = "unknown", "internal"
         try:
-            reply, command, outcome = dispatch.handle(request, self.services, admitted)
-            self._deliver(job, channel, thread_ts, reply)
+            token = progress.bind(StatusLine(self.poster, channel, thread_ts))
+            try:
+                reply, command, outcome = dispatch.handle(request, self.services, admitted)
+            finally:
+                progress.unbind(token)
+            answer_id = self.answers.put(Answer(request, reply, command)) if reply.ok else ""
+            self._deliver(job, channel, thread_ts, reply, answer_id)
         finally:
             self.metrics.in_flight.dec()
             self.state.add_in_flight(-1)
@@ -254,23 +247,31 @@ class SlackBot:
             with self._lock:
                 self._active.pop(job, None)
 
-    def _deliver(self, job: str, channel: str, thread_ts: str, reply: Reply) -> None:
+    def _deliver(self, job: str, channel: str, thread_ts: str, reply: Reply, answer_id: str = "") -> None:
         with self._lock:
             if job in self._finished:  # aborted at shutdown: the user already has a message
                 return
             self._finished.add(job)
-        for message in render(reply):
+        messages = render(reply)
+        if answer_id:
+            last = messages[-1]
+            extra = answer_buttons(answer_id, reply.model_used)
+            if len(last.blocks) < 50:
+                messages[-1] = SlackMessage(last.text, [*last.blocks, extra])
+            else:
+                messages.append(SlackMessage(last.text, [extra]))
+        for message in messages:
             try:
                 self.poster.post(channel, message, thread_ts)
             except PostError as exc:
                 log.error("reply_post_failed", channel=channel, error=str(exc))
                 fallback = (f"{message.text[:2500]}\n_(Slack rejected the formatted answer: "
                             f"{escape(str(exc))[:200]})_")
-                if not self._post_safely(channel, thread_ts, fallback):
+                if not self.post_text_safely(channel, thread_ts, fallback):
                     self.metrics.reply_failures.inc()
                     return
 
-    def _post_safely(self, channel: str, thread_ts: str, text: str) -> bool:
+    def post_text_safely(self, channel: str, thread_ts: str, text: str) -> bool:
         try:
             self.poster.post_text(channel, text, thread_ts)
             return True
@@ -289,7 +290,7 @@ class SlackBot:
             self._finished.update(job for job, _ in stuck)
             self._aborting = True
         for _job, (channel, thread_ts) in stuck:
-            self._post_safely(channel, thread_ts, ABORT_TEXT)
+            self.post_text_safely(channel, thread_ts, ABORT_TEXT)
         self.queue.wait_idle(5.0)  # queued jobs now post their abort message and end at once
         return len(stuck)
 
@@ -301,6 +302,8 @@ def configure(app: App, bot: SlackBot) -> None:
             app.command(key)(fn)
         elif kind == "action":
             app.action(key)(fn)
+        elif kind == "shortcut":
+            app.shortcut(key)(fn)
         elif kind == "event":
             app.event(key)(fn)
         else:  # pragma: no cover - the table only holds the kinds above

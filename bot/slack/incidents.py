@@ -142,7 +142,7 @@ class IncidentWatcher:
                           channel=inc.channel, thread_ts=inc.ts)
         place = self.bot.queue.reserve()
         if place is None:
-            self.bot._post_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack now; "
+            self.bot.post_text_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack now; "
                                                        "press Investigate to try again.")
             return
 
@@ -150,7 +150,7 @@ class IncidentWatcher:
             try:
                 reply = evidence_pack(alarm, self.services, request)
             except CloudOpsError as exc:
-                self.bot._post_safely(inc.channel, inc.ts, f":warning: Evidence pack failed: {exc.message}")
+                self.bot.post_text_safely(inc.channel, inc.ts, f":warning: Evidence pack failed: {exc.message}")
                 return
             for message in render(reply):
                 self.bot.poster.post(inc.channel, message, inc.ts)

@@ -70,6 +70,16 @@ class Poster:
         return self.post(channel, SlackMessage(text, [{"type": "section", "text": {"type": "mrkdwn",
                                                                                      "text": text}}]), thread_ts)
 
+    def upload(self, channel: str, thread_ts: str, *, filename: str, title: str, content: bytes) -> None:
+        """files_upload_v2 (getUploadURLExternal → upload → completeUploadExternal) into the thread."""
+        try:
+            self._client.files_upload_v2(channel=channel, thread_ts=thread_ts or None, filename=filename,
+                                         title=title, content=content)
+            self._metrics.slack_calls.labels("other", "ok").inc()
+        except (SlackApiError, OSError) as exc:
+            self._metrics.slack_calls.labels("other", "error").inc()
+            raise PostError(f"file upload failed: {exc}") from exc
+
     def replies(self, channel: str, ts: str, limit: int) -> list[dict[str, Any]]:
         data = self.call("conversations.replies", form=True, channel=channel, ts=ts, limit=min(max(limit + 1, 2), 200))
         return list(data.get("messages", []))

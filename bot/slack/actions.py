@@ -1,0 +1,152 @@
+"""Buttons: on incident parents (Investigate / Acknowledge / Mute) and on every answer (Re-run, Show
+evidence, What was sent to the model, 👍/👎). Clicks arrive as block_actions and answer in the thread.
+
+Answers are remembered in a bounded per-process cache keyed by an id carried in the button value, so
+"show evidence" shows exactly what that answer was built from (on another replica, or after the cache
+has rolled over, the button says the answer has expired instead of guessing).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from slack_bolt import Ack
+
+from bot.errors import NotAllowedError
+from bot.models import Reply, Request, Source
+from bot.slack.poster import PostError
+from bot.text.mrkdwn import code_block, escape
+from handlers import dispatch
+from handlers.guard import check_access
+
+if TYPE_CHECKING:
+    from bot.slack.app import SlackBot
+
+log = structlog.get_logger("cloudops.slack")
+ANSWER_ACTIONS = ("answer_rerun", "answer_evidence", "answer_prompt", "answer_up", "answer_down")
+SNIPPET_INLINE_CHARS = 2800  # beyond this an evidence/prompt snippet is uploaded as a file
+
+
+@dataclass(frozen=True)
+class Answer:
+    request: Request
+    reply: Reply
+    command: str
+
+
+class AnswerCache:
+    def __init__(self, size: int = 500) -> None:
+        self._items: OrderedDict[str, Answer] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def put(self, answer: Answer) -> str:
+        key = uuid.uuid4().hex[:16]
+        with self._lock:
+            self._items[key] = answer
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> Answer | None:
+        with self._lock:
+            return self._items.get(key)
+
+
+def answer_buttons(answer_id: str, model_used: bool) -> dict[str, Any]:
+    def button(label: str, action_id: str) -> dict[str, Any]:
+        return {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True},
+                "action_id": action_id, "value": answer_id}
+
+    elements = [button("Re-run", "answer_rerun"), button("Show evidence", "answer_evidence")]
+    if model_used:
+        elements.append(button("What was sent to the model", "answer_prompt"))
+    elements += [button(":+1:", "answer_up"), button(":-1:", "answer_down")]
+    return {"type": "actions", "block_id": "answer", "elements": elements}
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str, str]:
+    user = str((body.get("user") or {}).get("id", ""))
+    channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", ""))
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    thread_ts = str(message.get("thread_ts") or container.get("message_ts") or message.get("ts", ""))
+    return user, channel, thread_ts
+
+
+def on_answer_action(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
+    ack()
+    bot.state.envelope_seen()
+    action = (body.get("actions") or [{}])[0]
+    action_id, key = str(action.get("action_id", "")), str(action.get("value", ""))
+    user, channel, thread_ts = _where(body)
+    where = Request(text=action_id, source=Source.ACTION, user=user, channel=channel, thread_ts=thread_ts)
+    answer = bot.answers.get(key)
+    if answer is None:
+        bot.ephemeral(where, "That answer has expired from my memory; ask again to get a fresh one.")
+        return
+    if action_id in ("answer_up", "answer_down"):
+        bot.metrics.feedback.labels(answer.command, "up" if action_id == "answer_up" else "down").inc()
+        log.info("feedback", command=answer.command, vote=action_id[7:], user=user)
+        bot.ephemeral(where, "Thanks for the feedback.")
+        return
+    if action_id == "answer_rerun":
+        request = replace(answer.request, user=user, thread_ts=thread_ts, request_id=uuid.uuid4().hex[:12])
+        bot.queue_or_refuse(where, lambda: bot.answer_admitted(request))
+        return
+    body_text, title = ((answer.reply.evidence, "evidence") if action_id == "answer_evidence"
+                        else (answer.reply.prompt, "model-prompt"))
+    bot.queue_or_refuse(where, lambda: post_snippet(bot, channel, thread_ts, title, body_text or "(nothing)"))
+
+
+def post_snippet(bot: SlackBot, channel: str, thread_ts: str, title: str, text: str) -> None:
+    """Short snippets inline as a code block; long ones as a text file in the thread (files_upload_v2)."""
+    if len(text) <= SNIPPET_INLINE_CHARS:
+        bot.post_text_safely(channel, thread_ts, f"*{escape(title)}*\n{code_block(text)}")
+        return
+    try:
+        bot.upload(channel, thread_ts, filename=f"{title}.txt", title=title, content=text.encode())
+    except PostError as exc:
+        log.warning("snippet_upload_failed", error=str(exc))
+        bot.post_text_safely(channel, thread_ts, f"*{escape(title)}* (first {SNIPPET_INLINE_CHARS} chars)\n"
+                                                  f"{code_block(text[:SNIPPET_INLINE_CHARS])}")
+
+
+def on_incident_action(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
+    """Investigate / Acknowledge / Mute on an incident parent: authorised like commands, audited."""
+    ack()
+    bot.state.envelope_seen()
+    action = (body.get("actions") or [{}])[0]
+    action_id, alarm = str(action.get("action_id", "")), str(action.get("value", ""))
+    user, channel, thread_ts = _where(body)
+    text = f"{action_id} {alarm}"
+    if action_id == "incident_investigate":
+        text = (f"ask Investigate the CloudWatch alarm {alarm}: why did it fire, is it related to other "
+                "alarms, and what should the on-call engineer check first?")
+    request = Request(text=text, source=Source.ACTION, user=user, channel=channel, thread_ts=thread_ts,
+                      user_groups=bot.groups.groups_of(user))
+    try:
+        check_access(request, "sensitive" if action_id == "incident_investigate" else "read", bot.settings)
+    except NotAllowedError as exc:
+        bot.metrics.actions.labels(action_id, "denied").inc()
+        dispatch.audit_denial(request, exc, bot.services)
+        bot.ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}.")
+        return
+    watcher = bot.incidents
+    if watcher is None or watcher.find(alarm) is None:
+        bot.metrics.actions.labels(action_id, "unknown").inc()
+        bot.ephemeral(request, "I am not tracking an incident for that alarm any more.")
+        return
+    bot.metrics.actions.labels(action_id, "ok").inc()
+    log.info("action", action=action_id, alarm=alarm, user=user, channel=channel)
+    if action_id == "incident_ack":
+        bot.queue_or_refuse(request, lambda: watcher.acknowledge(alarm, user))
+    elif action_id == "incident_mute":
+        bot.queue_or_refuse(request, lambda: watcher.mute(alarm, user))
+    else:
+        bot.queue_or_refuse(request, lambda: bot.answer_admitted(request))

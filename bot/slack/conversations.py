@@ -1,0 +1,45 @@
+"""Conversations that are not commands: the agent's Messages tab (welcome with prompts to try) and the
+message shortcut "Ask CloudOps about this", which analyses any message in a thread reply."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack
+
+from bot.models import Request, Source
+from bot.slack.inbound import slack_to_plain
+
+if TYPE_CHECKING:
+    from bot.slack.app import SlackBot
+
+SHORTCUT_ID = "ask_cloudops"  # the message shortcut "Ask CloudOps about this" (slack-manifest.yml)
+WELCOME_TTL_S = 30 * 86400
+WELCOME = ("Hi, I'm CloudOps. Ask me about your AWS workloads, for example:\n"
+           "• What is alarming right now?\n• Summarise errors in the API logs\n• How is api-1 doing?\n"
+           "Each message starts its own thread; follow-ups in a thread keep the context.")
+
+
+def on_home_opened(bot: SlackBot, ack: Ack, event: dict[str, Any]) -> None:
+    """The agent's Messages tab opened: greet once per user with prompts to try."""
+    ack()
+    user, channel = str(event.get("user", "")), str(event.get("channel", ""))
+    if event.get("tab") != "messages" or not channel or not bot.services.store.first_time(
+            f"welcome:{user}", WELCOME_TTL_S):
+        return
+    bot.queue_or_refuse(Request(text="", source=Source.MENTION, user=user, channel=channel),
+                         lambda: bot.post_text_safely(channel, "", WELCOME))
+
+def on_shortcut(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
+    """"Ask CloudOps about this" on any message: a thread reply analysing that message with the tools."""
+    ack()
+    bot.state.envelope_seen()
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id", ""))
+    user = str((body.get("user") or {}).get("id", ""))
+    quoted = slack_to_plain(str(message.get("text", "")))[: bot.settings.max_question_chars - 200]
+    request = Request(text=f"ask Analyse this message for the on-call engineer: what does it mean for our "
+                           f"AWS workloads and what should be checked? Message: {quoted}",
+                      source=Source.MENTION, user=user, channel=channel,
+                      thread_ts=str(message.get("thread_ts") or message.get("ts") or ""))
+    bot.queue_or_refuse(request, lambda: bot.answer_admitted(request))

@@ -1,0 +1,104 @@
+"""Slack-native pieces through the emulator: buttons on every answer, the thread status line, direct
+messages, the Messages-tab welcome and the "Ask CloudOps about this" message shortcut."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.aws.sandbox import SeededIncident
+from bot.emulators.llm_server import FakeLLMServer, Scripted
+from bot.emulators.slack import SlackEmulator
+from tests.harness import Running, running_bot, text_of
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer(api_key="sk-test") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def native(incident: SeededIncident, llm: FakeLLMServer) -> Iterator[Running]:
+    with SlackEmulator() as slack, running_bot(slack, llm) as running:
+        yield running
+
+
+def _buttons(message: dict[str, Any]) -> dict[str, str]:
+    for block in message.get("blocks", []):
+        if block.get("type") == "actions" and block.get("block_id") == "answer":
+            return {e["action_id"]: e["value"] for e in block["elements"]}
+    return {}
+
+
+def test_answer_buttons_show_evidence_prompt_rerun_and_count_feedback(native: Running, llm: FakeLLMServer,
+                                                                      incident: SeededIncident) -> None:
+    slack = native.slack
+    llm.script(Scripted(content="Two alarms fire."))
+    parent, replies = native.command("alarms", channel="C-native")
+    buttons = _buttons(replies[-1])
+    assert set(buttons) == {"answer_rerun", "answer_evidence", "answer_prompt", "answer_up", "answer_down"}
+    root = parent["ts"]
+
+    def click(action: str) -> None:
+        slack.send_block_action(channel="C-native", message_ts=replies[-1]["ts"], action_id=action,
+                                value=buttons[action])
+
+    click("answer_evidence")
+    assert slack.wait_for(lambda: any("*evidence*" in text_of(m) and incident.alarms_in_alarm[0] in text_of(m)
+                                      for m in slack.thread("C-native", root)), 10)
+    click("answer_prompt")
+    assert slack.wait_for(lambda: any("model-prompt" in text_of(m) for m in slack.thread("C-native", root))
+                          or bool(slack.files()), 10)
+    shown = "\n".join(text_of(m) for m in slack.thread("C-native", root)) + "".join(
+        f.content.decode(errors="replace") for f in slack.files())
+    assert "<evidence" in shown or "&lt;evidence" in shown  # the delimited evidence the model was given
+    llm.script(Scripted(content="Still two alarms."))
+    click("answer_rerun")
+    assert slack.wait_for(lambda: any("Still two alarms." in text_of(m) for m in slack.thread("C-native", root)), 15)
+    click("answer_up")
+    metric = native.bot.metrics.registry.get_sample_value
+    assert slack.wait_for(lambda: metric("cloudops_answer_feedback_total", {"command": "alarms", "vote": "up"}) == 1)
+
+
+def test_status_line_shows_progress_while_gathering(native: Running, llm: FakeLLMServer) -> None:
+    llm.script(Scripted(content="ok"))
+    parent, _ = native.command("logs api 30m", channel="C-status-line")
+    statuses = [c.params.get("status") for c in native.slack.calls("assistant.threads.setStatus")
+                if c.params.get("thread_ts") == parent["ts"]]
+    assert statuses and statuses[0].startswith("Reading /ecs/api-prod")
+
+
+def test_direct_messages_are_answered_in_their_own_thread(native: Running, llm: FakeLLMServer) -> None:
+    slack = native.slack
+    llm.script(Scripted(content="Nothing alarming besides the api alarms."))
+    ts = slack.post_user_message("D-dm", "what is alarming right now?", user="U-dm")
+    slack.send_event({"type": "message", "channel": "D-dm", "channel_type": "im", "user": "U-dm", "ts": ts,
+                      "text": "what is alarming right now?"})
+    reply = slack.wait_thread_replies("D-dm", ts, 1, 15)[0]
+    assert reply["thread_ts"] == ts and "Nothing alarming" in text_of(reply)
+
+
+def test_messages_tab_welcome_is_posted_once(native: Running) -> None:
+    slack = native.slack
+    for _ in range(2):
+        slack.send_event({"type": "app_home_opened", "user": "U-new", "channel": "D-home", "tab": "messages"})
+    assert slack.wait_for(lambda: len(slack.channel_messages("D-home")) >= 1, 10)
+    assert not slack.wait_for(lambda: len(slack.channel_messages("D-home")) >= 2, 1.0)
+    assert "What is alarming right now?" in text_of(slack.channel_messages("D-home")[0])
+
+
+def test_message_shortcut_analyses_the_message_in_its_thread(native: Running, llm: FakeLLMServer) -> None:
+    slack = native.slack
+    ts = slack.post_user_message("C-short", "PagerDuty: checkout 5xx rate above 5% for 10 minutes", user="U-pd")
+    llm.script(Scripted(content="The checkout 5xx page matches api-prod-5xx-high."))
+    slack.send_envelope("interactive", {
+        "type": "message_action", "callback_id": "ask_cloudops", "trigger_id": "t1",
+        "team": {"id": "T1"}, "user": {"id": "U-oncall"}, "channel": {"id": "C-short"},
+        "message": {"type": "message", "user": "U-pd", "ts": ts, "text": "PagerDuty: checkout 5xx rate above 5%"},
+    }, accepts_response_payload=False)
+    reply = slack.wait_thread_replies("C-short", ts, 1, 15)[0]
+    assert "matches api-prod-5xx-high" in text_of(reply)
+    assert "PagerDuty: checkout 5xx" in llm.received()[-1]["messages"][1]["content"]
