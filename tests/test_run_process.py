@@ -60,3 +60,43 @@ def test_run_answers_in_thread_and_stops_on_sigterm(bot_process: tuple[SlackEmul
     assert "stopped" in err
     assert "xoxb-proc" not in out + err and "sk-proc" not in out + err  # tokens never logged
     assert '"event": "request"' in out  # one JSON audit line per request
+
+
+def _start(slack: SlackEmulator, llm: FakeLLMServer, moto_url: str, drain_s: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "CLOUDOPS_"))}
+    env.update(FAKE_AWS_ENV)
+    env.update({"SLACK_BOT_TOKEN": "xoxb-proc", "SLACK_APP_TOKEN": "xapp-proc", "SLACK_API_URL": slack.api_url,
+                "OPENAI_API_KEY": "sk-proc", "OPENAI_BASE_URL": llm.base_url, "AWS_ENDPOINT_URL": moto_url,
+                "CLOUDOPS_SIDECAR_ADDR": "127.0.0.1:0", "CLOUDOPS_DRAIN_S": drain_s, "CLOUDOPS_LOG_FORMAT": "json"})
+    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize(("drain_s", "model_delay", "expect"), [("15", 2.0, "answer"), ("0.5", 8.0, "abort")])
+def test_sigterm_with_requests_in_flight_answers_or_aborts_each(aws: tuple[MotoSandbox, SeededIncident],
+                                                                drain_s: str, model_delay: float,
+                                                                expect: str) -> None:
+    with SlackEmulator() as slack, FakeLLMServer(api_key="sk-proc") as llm:
+        llm.set_responder(lambda _req: Scripted(content="summary after a slow model", delay_s=model_delay))
+        proc = _start(slack, llm, aws[0].endpoint_url, drain_s)
+        try:
+            slack.wait_connected(1, timeout=30)
+            channels = [f"C-term-{expect}-{i}" for i in range(3)]
+            for ch in channels:
+                slack.send_slash_command("alarms", channel=ch)
+            assert slack.wait_for(lambda: all(slack.channel_messages(ch) for ch in channels), 20)
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=60)
+            assert proc.returncode == 0
+            for ch in channels:
+                thread = slack.thread(ch, slack.channel_messages(ch)[0]["ts"])
+                texts = [text_of(m) for m in thread[1:]]
+                assert len(texts) == 1, texts  # exactly one: the answer or the abort message, never both
+                if expect == "answer":
+                    assert "summary after a slow model" in texts[0]
+                else:
+                    assert "restarting and could not finish" in texts[0]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=10)
