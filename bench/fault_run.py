@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.aws.sandbox import seed_incident  # noqa: E402
-from bot.logsetup import configure_logging  # noqa: E402
-from tests.faultrun import run_faults  # noqa: E402
-from tests.harness import aws_sandbox  # noqa: E402
+from bot.aws.sandbox import seed_incident
+from bot.logsetup import configure_logging
+from tests.faultrun import run_faults
+from tests.harness import aws_sandbox
 
 
 def main() -> int:

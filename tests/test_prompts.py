@@ -10,7 +10,7 @@ SAMPLE = {
     "now": "2026-11-25 09:00", "region": "us-east-1", "model_tools": True, "selector": "web-1",
     "evidence": "web-1 i-0123 running", "group": "/ecs/api-prod", "terms": "502", "window": "30m",
     "state": "ALARM", "instance": "api-1", "kind": "cpu", "question": "why 502?", "history": "user: hi",
-    "aliases": "api=/ecs/api-prod", "steps": 6,
+    "aliases": "api=/ecs/api-prod", "steps": 6, "alarm": "api-1-cpu-high",
 }
 
 

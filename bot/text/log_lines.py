@@ -1,0 +1,157 @@
+"""Cheap per-line decisions for compaction: severity, masking, stack-trace folding, capping.
+
+Everything here runs once per input line on up to hundreds of thousands of lines, so
+each decision is at most one precompiled regex; drain3's own masking runs a list of
+regexes per line and was measured at ~85 % of its time, which is why masking is done
+here, once, and its result doubles as the key of the template cache.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "ERROR",
+    "NORMAL",
+    "WARNING",
+    "cap_text",
+    "continues_event",
+    "exception_summary",
+    "has_http_5xx",
+    "is_error_line",
+    "mask_message",
+    "severity_of",
+    "shape_of",
+]
+
+NORMAL, WARNING, ERROR = 0, 1, 2
+
+# HTTP 5xx: access-log status after the request, status=/code= fields, "HTTP 503", JSON "status":502
+_HTTP_5XX = r'(?:HTTP/\d(?:\.\d)?"|HTTP|(?:status|code|status_code)"?\s*[=:])\s*5\d\d\b'
+# Every alternative but the CamelCase one starts at \b, so the engine tries the list at
+# word starts only, not at every character.
+_ERROR_RE = re.compile(
+    r"\b(?:(?:ERR|CRIT|ALERT|EMERG|OOM|Exception|Error)\b"
+    r"|(?i:errors?|fatal|critical|severe|panic(?:ked)?|traceback|fail(?:ed|ure|ing)?|refused|denied"
+    r"|unreachable|segfault|timed[ -]out|time-?out(?!\s*(?:[=:]\s*)?\d)|out of memory|abort(?:ed|ing)?"
+    r"|crash(?:ed)?)\b"
+    r"|" + _HTTP_5XX + ")"
+    r"|[a-z](?:Exception|Error)\b"  # ValueError, NullPointerException
+)
+# Lower-case substrings one of which every match above contains: `in` tests are much
+# cheaper than the regex, and most lines contain none of them.
+_ERROR_HINTS = (
+    "err", "fatal", "crit", "sever", "panic", "trace", "exception", "fail", "refus", "denied", "unreach",
+    "segfault", "oom", "time", "memory", "abort", "crash", "alert", "emerg", "http", "status", "code",
+)
+# "exception" in lower case is usually an error being handled; not sure enough to call
+# it an error, worth showing before the routine lines.
+_WARNING_RE = re.compile(r"(?i:\bwarn(?:ing)?s?\b|\bexceptions?\b)")
+
+# A token holding a digit is a variable (ids, counts, IPs, sizes, hex, timestamps):
+# masked whole, so `blk_-123` and `10.0.0.1:80` collapse. The look-behind anchors each
+# attempt at a token start, keeping the scan linear.
+_MASK_RE = re.compile(r"(?<!\S)[^\s\d]*\d\S*")
+
+# Digits -> "0", as bytes because bytes.translate is ~20x faster than str.translate.
+# Two messages with the same shape mask identically (masking depends only on where the
+# digits are), so the shape can key a cache in front of the masking regex.
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_HTTP_5XX_RE = re.compile(_HTTP_5XX)
+
+_TRACE_CONNECTORS = (
+    "Traceback (most recent call last)",
+    "During handling of the above exception",
+    "The above exception was the direct cause",
+)
+_JAVA_EXCEPTION_RE = re.compile(r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b")
+
+
+def is_error_line(text: str) -> bool:
+    """Whether an on-call engineer would call this line an error.
+
+    Broad on purpose (failed/refused/5xx/timeouts, not just the ERROR level): a template
+    flagged here is always kept in the compacted view, and missing the one line that
+    explains an outage costs more than showing a harmless one.
+    """
+    return _is_error(text, text.lower())
+
+
+def _is_error(text: str, lowered: str) -> bool:
+    for hint in _ERROR_HINTS:
+        if hint in lowered:
+            return _ERROR_RE.search(text) is not None
+    return False
+
+
+def severity_of(message: str, header_severity: int) -> int:
+    """Combine the header's level with the message's words; the worse one wins."""
+    if header_severity == ERROR:
+        return ERROR
+    lowered = message.lower()
+    if _is_error(message, lowered):
+        return ERROR
+    if header_severity == WARNING or (
+        ("warn" in lowered or "exception" in lowered) and _WARNING_RE.search(message) is not None
+    ):
+        return WARNING
+    return NORMAL
+
+
+def mask_message(message: str) -> str:
+    """The template-cache key: the message with every digit-bearing token as <*>."""
+    return _MASK_RE.sub("<*>", message)
+
+
+def shape_of(message: str) -> bytes:
+    """Cheap stand-in for mask_message as a cache key (see _DIGITS)."""
+    return message.encode("utf-8", "surrogatepass").translate(_DIGITS)
+
+
+def has_http_5xx(message: str) -> bool:
+    """The one error signal masking hides (the status is a number), checked per line."""
+    return ("HTTP" in message or "status" in message or "code" in message) and (
+        _HTTP_5XX_RE.search(message) is not None
+    )
+
+
+def cap_text(text: str, max_chars: int) -> str:
+    """Shorten to max_chars keeping both ends.
+
+    The end of a line (status, error text) and of a stack trace (the exception) matter
+    as much as its start, so the middle is what goes.
+    """
+    if len(text) <= max_chars:
+        return text
+    if max_chars < 8:
+        return text[:max_chars]
+    tail = (max_chars - 1) // 3
+    return text[: max_chars - 1 - tail] + "…" + text[len(text) - tail :]
+
+
+def continues_event(line: str, head_is_error: bool, has_extra: bool, in_python_trace: bool) -> bool:
+    """Whether `line` belongs to the event above it (stack traces, wrapped output).
+
+    Follows the conventions of log shippers' multiline settings: indented lines and blank
+    lines continue an event; a Python traceback continues an ERROR line (logging.exception)
+    up to and including its exception line; a Java exception line continues an ERROR line,
+    and `Caused by:` continues the trace.
+    """
+    if not line or line[0] in " \t":
+        return True
+    if in_python_trace:
+        return True  # the exception line that closes a traceback: "ValueError: bad input"
+    if line.startswith(_TRACE_CONNECTORS):
+        return head_is_error or has_extra
+    if line.startswith("Caused by: "):
+        return has_extra
+    return head_is_error and not has_extra and _JAVA_EXCEPTION_RE.match(line) is not None
+
+
+def exception_summary(extra: list[str]) -> str | None:
+    """The line of a folded trace that names what went wrong (last exception / root cause)."""
+    for line in reversed(extra):
+        if not line or line[0] in " \t" or line.startswith(_TRACE_CONNECTORS):
+            continue
+        return line
+    return None
