@@ -137,7 +137,7 @@ def test_follow_up_in_a_thread_keeps_the_context(with_model: Running, llm: FakeL
 
 
 def test_no_model_key_answers_from_evidence_and_says_so(no_model: Running, incident: SeededIncident) -> None:
-    root, replies = no_model.mention("why is checkout slow?", channel="C-nokey")
+    _, replies = no_model.mention("why is checkout slow?", channel="C-nokey")
     answer = text_of(replies[0])
     assert "No model configured" in answer
     assert "api-prod-5xx-high" in answer  # the evidence an engineer looks at first
