@@ -45,13 +45,15 @@ def moto_process() -> Iterator[str]:
 
 
 @contextmanager
-def bot_process(env_extra: dict[str, str], module: list[str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def bot_process(env_extra: dict[str, str], module: list[str] | None = None,
+                stdout: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "CLOUDOPS_", "AWS_"))}
     env.update(FAKE_AWS)
     env.update(env_extra)
     env["PYTHONPATH"] = str(ROOT)
+    out = stdout.open("wb") if stdout else subprocess.DEVNULL
     proc = subprocess.Popen(module or [sys.executable, "-m", "bot", "run"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=out, stderr=subprocess.DEVNULL)
     try:
         yield proc
     finally:

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import structlog
 
-from bot.aws.session import start_recording
+from bot import calllog
 from bot.errors import CloudOpsError, UserInputError
 from bot.models import Reply, Request
 from bot.text.sanitize import clean_text
@@ -58,7 +58,7 @@ def handle(request: Request, services: Services,
     ``admitted`` is the result of an earlier ``admit`` by the edge, so limits are not charged twice.
     """
     start = time.perf_counter()
-    ops = start_recording()
+    calls = calllog.start()
     command, outcome = "unknown", "ok"
     try:
         route, args = admitted or admit(request, services)
@@ -78,12 +78,14 @@ def handle(request: Request, services: Services,
     usage = reply.usage
     if usage is not None and services.budget is not None:
         services.budget.charge(request.user, usage.prompt_tokens + usage.completion_tokens, services.clock())
+    ops = list(calls.operations)
     reply = replace(reply, aws_operations=tuple(dict.fromkeys(ops)))
     log.info(
         "request", request_id=request.request_id, source=request.source.value, user=request.user,
         channel=request.channel, command=command, text=services.scrub(request.text)[:200],
         aws_operations=sorted(set(ops)), aws_calls=len(ops), model=usage.model if usage else None,
         prompt_tokens=usage.prompt_tokens if usage else 0, completion_tokens=usage.completion_tokens if usage else 0,
-        duration_ms=round(duration * 1000, 1), outcome=outcome, correlation_id=reply.correlation_id or None,
+        duration_ms=round(duration * 1000, 1), aws_ms=round(calls.aws_s * 1000, 1),
+        model_ms=round(calls.model_s * 1000, 1), outcome=outcome, correlation_id=reply.correlation_id or None,
     )
     return reply, command, outcome

@@ -20,3 +20,13 @@ def aws() -> Iterator[tuple[MotoSandbox, SeededIncident]]:
 @pytest.fixture(scope="session")
 def incident(aws: tuple[MotoSandbox, SeededIncident]) -> SeededIncident:
     return aws[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "wipes_aws: resets the process-wide moto state; runs after everything else")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """moto keeps one state per process, so a test that resets it must not run before tests that rely on
+    the session's seeded incident."""
+    items.sort(key=lambda item: item.get_closest_marker("wipes_aws") is not None)

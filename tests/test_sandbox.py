@@ -179,6 +179,7 @@ def test_seeding_twice_returns_the_same_incident_without_duplicates(seeded: Seed
     assert len(seeded.instances()) == 5
 
 
+@pytest.mark.wipes_aws
 def test_reset_clears_everything_and_reseeding_works(seeded: Seeded) -> None:
     seeded.sandbox.reset()
     assert seeded.instances() == {}

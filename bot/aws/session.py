@@ -8,7 +8,6 @@ botocore errors into the typed errors users see.
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from bot import calllog
 from bot.config import Settings
 from bot.errors import AwsAccessDenied, AwsThrottled, NotFoundError, UpstreamError
 from bot.metrics import Metrics
@@ -27,17 +27,6 @@ _THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooMa
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
            "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthFailure"}
 _NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"}
-
-# The operations of the current request, for its audit event; a ContextVar so parallel requests
-# on different worker threads don't mix (copied into gather threads by ``run_parallel``).
-_recorded: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("aws_ops", default=None)
-
-
-def start_recording() -> list[str]:
-    ops: list[str] = []
-    _recorded.set(ops)
-    return ops
-
 
 class AwsClients:
     """Owns the session; hands out cached clients and wraps every call."""
@@ -71,9 +60,6 @@ class AwsClients:
         """Call ``operation`` (CamelCase API name) on ``service`` with accounting and typed errors."""
         client = self.client(service)
         method: Callable[..., dict[str, Any]] = getattr(client, _snake(operation))
-        ops = _recorded.get()
-        if ops is not None:
-            ops.append(f"{service}:{operation}")
         start = time.perf_counter()
         outcome = "ok"
         try:
@@ -90,9 +76,13 @@ class AwsClients:
             raise UpstreamError("aws", f"AWS {service} {operation} failed: {type(exc).__name__}",
                                 "check AWS credentials and region (cloudops-bot check-config)") from exc
         finally:
+            took = time.perf_counter() - start
+            log = calllog.current()
+            if log is not None:
+                log.aws(f"{service}:{operation}", took)
             if self._metrics is not None:
                 self._metrics.aws_calls.labels(service, operation, outcome).inc()
-                self._metrics.aws_seconds.labels(service, operation).observe(time.perf_counter() - start)
+                self._metrics.aws_seconds.labels(service, operation).observe(took)
 
 
 def _snake(operation: str) -> str:

@@ -1,4 +1,5 @@
-"""A loopback HTTP proxy in front of moto that answers a share of AWS calls with a throttling error.
+"""A loopback HTTP proxy in front of moto that answers a share of AWS calls with a throttling error
+(and can add a fixed latency to every call, for overhead benchmarks).
 
 moto never throttles, and patching our own code would test nothing, so the fault sits at the network
 edge: botocore sees a real ``ThrottlingException`` / ``RequestLimitExceeded`` in each service's own
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,9 +45,10 @@ def throttle_response(headers: Any) -> tuple[dict[str, str], bytes]:
 class ThrottlingProxy:
     """Forward to ``upstream``; answer with throttling on ``probability`` of requests (seeded)."""
 
-    def __init__(self, upstream: str, probability: float, seed: int = 0) -> None:
+    def __init__(self, upstream: str, probability: float, seed: int = 0, delay_s: float = 0.0) -> None:
         self.upstream = upstream.rstrip("/")
         self.probability = probability
+        self.delay_s = delay_s  # injected latency per call, for overhead benchmarks
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.throttled = 0
@@ -60,6 +63,8 @@ class ThrottlingProxy:
 
             def do_POST(self) -> None:  # every AWS API call the bot makes is a POST
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+                if proxy.delay_s:
+                    time.sleep(proxy.delay_s)
                 with proxy._lock:
                     throttle = proxy._rng.random() < proxy.probability
                     if throttle:

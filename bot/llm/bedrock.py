@@ -35,6 +35,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from bot import calllog
 from bot.config import Settings
 from bot.errors import ModelError
 from bot.llm.client import Completion, ToolCall
@@ -106,9 +107,13 @@ class BedrockClient:
             raise self._fail(f"could not reach Bedrock ({type(exc).__name__})",
                              "check AWS_REGION and network access to bedrock-runtime") from exc
         finally:
+            took = time.perf_counter() - start
+            log = calllog.current()
+            if log is not None:
+                log.model(took)
             if self._metrics is not None:
                 self._metrics.model_requests.labels(self.model, outcome).inc()
-                self._metrics.model_seconds.labels(self.model).observe(time.perf_counter() - start)
+                self._metrics.model_seconds.labels(self.model).observe(took)
         return self._completion(resp, use_tools)
 
     def _completion(self, resp: dict[str, Any], use_tools: bool) -> Completion:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import openai
 
+from bot import calllog
 from bot.config import Settings
 from bot.errors import ModelError
 from bot.metrics import Metrics
@@ -101,9 +102,13 @@ class LlmClient:
             raise self._fail(f"could not reach the model endpoint ({type(exc).__name__})",
                              "check OPENAI_BASE_URL and network access") from exc
         finally:
+            took = time.perf_counter() - start
+            log = calllog.current()
+            if log is not None:
+                log.model(took)
             if self._metrics is not None:
                 self._metrics.model_requests.labels(self.model, outcome).inc()
-                self._metrics.model_seconds.labels(self.model).observe(time.perf_counter() - start)
+                self._metrics.model_seconds.labels(self.model).observe(took)
         if not resp.choices:
             raise self._fail("the model returned no answer", "try again")
         choice = resp.choices[0]
