@@ -12,6 +12,7 @@ from bot.errors import NotFoundError, UserInputError
 
 LOG_GROUP = re.compile(r"^[\w./#-]{1,512}$")
 _TERM = re.compile(r"^[\w.:/@#%+=-]{1,64}$")
+_BARE = re.compile(r"^[A-Za-z0-9_]+$")  # plain words go unquoted; anything with punctuation is quoted
 
 
 def filter_pattern(terms: list[str]) -> str:
@@ -23,7 +24,7 @@ def filter_pattern(terms: list[str]) -> str:
     if bad:
         raise UserInputError(f"search term {bad[0]!r} has characters the bot does not pass to AWS",
                              "use plain words, numbers or paths, e.g. `logs api 502 checkout 30m`")
-    return " ".join(f'"{t}"' for t in terms)
+    return " ".join(t if _BARE.match(t) else f'"{t}"' for t in terms)
 
 
 def validate_group(name: str) -> str:
@@ -69,6 +70,9 @@ def fetch_events(
             LogEvent(timestamp_ms=e.get("timestamp", 0), message=e.get("message", ""),
                      stream=e.get("logStreamName", ""))
             for e in page.get("events", [])
+            # CloudWatch already ANDs the terms; checking again costs little and keeps the answer right
+            # where an implementation over-matches (moto treats a bare number as "match everything").
+            if not terms or all(t in e.get("message", "") for t in terms)
         )
         token = page.get("nextToken")
         if len(events) >= max_events:
