@@ -68,10 +68,10 @@ def handle_logs(request: Request, args: list[str], services: Services) -> Reply:
                      summary=f"No log events in {group} over the last {format_window(window)}"
                              + (f" matching {' '.join(terms)}." if terms else "."),
                      notes=("Try a longer window (e.g. 2h) or fewer search terms.",))
-    grouped, shown, total = compact_text(services, events)
+    grouped, _, total = compact_text(services, events)
     errors = newest_errors(events, services.settings.logs_error_examples)
     error_text = "\n".join(f"{ms_stamp(e.timestamp_ms)} {e.stream[-24:]} {e.message}" for e in errors)
-    sections = [Section(title=f"{len(events)} events in {total} shapes (top {shown})", text=grouped, code=True)]
+    sections = [Section(title=f"{len(events)} events, grouped by shape", text=grouped, code=True)]
     if errors:
         sections.append(Section(title=f"Newest {len(errors)} error lines", text=error_text, code=True))
     notes: tuple[str, ...] = ()
