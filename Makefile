@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: demo test lint check system-deps bench clean
+.PHONY: demo test lint audit system-deps bench clean readme-transcript
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,10 +33,14 @@ system-deps:  ## promtool + prometheus, redis-server for the tests (Debian packa
 	  else echo "note: redis-server not found and cannot install it; those tests will be skipped"; fi; \
 	fi
 
-lint: $(STAMP)  ## ruff, mypy and the import-layer contract
+lint: $(STAMP)  ## ruff, mypy, the import-layer contracts and bandit
 	$(BIN)/ruff check bot handlers prompts tests bench
 	$(BIN)/mypy bot handlers prompts
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r bot handlers prompts 2>/dev/null
+
+audit: $(STAMP)  ## pip-audit of the installed dependencies (needs PyPI's vulnerability data; run in CI)
+	$(BIN)/pip-audit --progress-spinner off --skip-editable
 
 test: $(STAMP) system-deps lint  ## lint, then the whole offline test suite
 	$(BIN)/pytest

@@ -63,7 +63,8 @@ class PromptLibrary:
     def __init__(self, directory: Path = PROMPT_DIR) -> None:
         # Prompts are plain text for a model, not HTML: HTML-escaping would corrupt the evidence.
         env = jinja2.Environment(
-            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,  # noqa: S701
+            undefined=jinja2.StrictUndefined, autoescape=False,  # not HTML  # noqa: S701  # nosec B701
+            keep_trailing_newline=True,
             trim_blocks=True, lstrip_blocks=True,
         )
         env.filters["evidence"] = lambda text, source="evidence": evidence_block(source, str(text))

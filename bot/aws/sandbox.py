@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
 FAKE_ACCESS_KEY_ID = "AKIAFAKEDEMOSANDBOX7"
-FAKE_SECRET_KEY = "fAkEdEmOsEcReT/0nlyForTheSandbox+K3yX9q2"  # noqa: S105 - planted on purpose, 40 chars like a real one
+# Planted on purpose, 40 chars like a real one, so tests can prove it never leaves the process.
+FAKE_SECRET_KEY = "fAkEdEmOsEcReT/0nlyForTheSandbox+K3yX9q2"  # noqa: S105  # nosec B105
 MARKER_TAG = "cloudops:sandbox"  # on every seeded instance; how a second call recognises seeded state
 _AMI = "ami-12c6146b"  # one of moto's built-in fake AMIs
 _METRICS_PER_CALL = 1000  # PutMetricData's documented per-request limit (moto itself has none)
@@ -144,7 +145,7 @@ def _clients(endpoint_url: str, region: str) -> tuple[EC2Client, CloudWatchLogsC
     """Explicit fake credentials and no proxies, so boto3 never contacts anything but the endpoint."""
     session = boto3.session.Session(
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto accepts anything; never fall back to real ones
+        aws_secret_access_key="testing",  # moto accepts anything  # noqa: S106  # nosec B106
         region_name=region,
     )
     config = Config(proxies={}, retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5)
@@ -194,7 +195,7 @@ def _seed_instances(ec2: EC2Client, region: str, now: datetime) -> dict[str, str
 
 def _log_events(now: datetime) -> _Events:
     """~1,400 events: two hours of ordinary traffic, then the incident in the last 20 minutes."""
-    rng = random.Random(20261125)  # noqa: S311 - demo content, not security
+    rng = random.Random(20261125)  # demo content  # noqa: S311  # nosec B311
     out: _Events = defaultdict(list)
     incident_s = _INCIDENT_MIN * 60
 
@@ -326,7 +327,7 @@ def _datum(metric: str, dim: tuple[str, str], ts: datetime, value: float, unit: 
 
 def _seed_metrics(cw: CloudWatchClient, ids: Mapping[str, str], now: datetime) -> dict[str, list[float]]:
     """One point a minute for three hours, oldest first; returns the series the alarm reasons quote."""
-    rng = random.Random(1729)  # noqa: S311 - demo content, not security
+    rng = random.Random(1729)  # demo content  # noqa: S311  # nosec B311
     ages = range(_HISTORY_MIN - 1, -1, -1)
     stamps = [now.replace(second=0, microsecond=0) - timedelta(minutes=age) for age in ages]
     series: dict[str, list[float]] = {}

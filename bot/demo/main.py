@@ -29,7 +29,7 @@ from bot.runtime import Bot
 CHANNEL = "C0INCIDENT"
 USER = "U0ONCALL"
 ALIASES = {"api": "/ecs/api-prod", "worker": "/ecs/worker-prod", "checkout": "/aws/lambda/checkout"}
-_FAKE_AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_SESSION_TOKEN": "demo",
+_FAKE_AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_SESSION_TOKEN": "demo",  # nosec B105
              "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 _MODEL_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CLOUDOPS_LLM_MODEL", "CLOUDOPS_LLM_TIMEOUT_S")
 QUIET_S = 0.6  # an answer is complete when no new message arrived in its thread for this long
@@ -48,7 +48,7 @@ def demo_settings(sidecar_addr: str, slack: SlackEmulator) -> Settings:
     base = load_settings({k: v for k, v in os.environ.items() if k in _MODEL_VARS})
     return replace(
         base,
-        slack_bot_token="xoxb-demo", slack_app_token="xapp-demo",  # noqa: S106 - the local emulator's
+        slack_bot_token="xoxb-demo", slack_app_token="xapp-demo",  # emulator  # noqa: S106  # nosec B106
         slack_api_url=slack.api_url,
         sidecar_addr=sidecar_addr, log_aliases=dict(ALIASES), aws_region="us-east-1", drain_s=2.0,
         log_format="json", log_level="WARNING",

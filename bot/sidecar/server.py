@@ -59,7 +59,7 @@ class _Server(ThreadingWSGIServer):
 
 def _split_addr(addr: str) -> tuple[str, int]:
     host, _, port = addr.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - the documented default is all interfaces
+    return host.strip("[]") or "0.0.0.0", int(port)  # documented default  # noqa: S104  # nosec B104
 
 
 def _server_class(host: str) -> type[_Server]:

@@ -79,7 +79,7 @@ class IncidentWatcher:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.poll_once()
-            jitter = random.uniform(0.9, 1.1)  # noqa: S311 - scheduling jitter, not security
+            jitter = random.uniform(0.9, 1.1)  # scheduling jitter  # noqa: S311  # nosec B311
             self._stop.wait(self.settings.alarm_poll_s * jitter)
 
     # --- polling ------------------------------------------------------------------------------------

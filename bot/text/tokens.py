@@ -79,7 +79,7 @@ def seed_cache(cache_dir: Path, names: tuple[str, ...] = tuple(_SOURCES)) -> Pat
     cache_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
         url, sha256 = _SOURCES[name]
-        target = cache_dir / hashlib.sha1(url.encode()).hexdigest()  # noqa: S324 - tiktoken's naming
+        target = cache_dir / hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()  # tiktoken's cache naming
         if _valid(target, sha256):
             continue
         data = _bundled_bytes(name)
