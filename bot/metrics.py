@@ -49,7 +49,7 @@ class Metrics:
         # The `_created` series double the exposition (~170 KB → ~110 KB) and no alert or dashboard uses
         # them; Prometheus derives resets itself. The switch is process-wide, which is fine: the bot
         # owns its process.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         ProcessCollector(registry=r)

@@ -102,3 +102,11 @@ def test_message_shortcut_analyses_the_message_in_its_thread(native: Running, ll
     reply = slack.wait_thread_replies("C-short", ts, 1, 15)[0]
     assert "matches api-prod-5xx-high" in text_of(reply)
     assert "PagerDuty: checkout 5xx" in llm.received()[-1]["messages"][1]["content"]
+
+
+def test_a_channel_the_bot_cannot_post_in_gets_a_private_hint(native: Running) -> None:
+    slack = native.slack
+    slack.fail("chat.postMessage", "not_in_channel")
+    slack.send_slash_command("alarms", channel="C-uninvited", user="U-x")
+    assert slack.wait_for(lambda: any("/invite @CloudOps" in str(p) for p in slack.response_url_posts()), 15)
+    assert slack.channel_messages("C-uninvited") == []

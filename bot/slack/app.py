@@ -189,8 +189,14 @@ class SlackBot:
         try:
             parent_ts = self.poster.post_text(request.channel, parent)
         except PostError as exc:
-            self.metrics.reply_failures.inc()
             log.error("parent_post_failed", channel=request.channel, error=str(exc))
+            # The response_url works even where the bot may not post (not invited, private channel).
+            hint = ("I can't post in this channel. Invite me with `/invite @CloudOps` and try again."
+                    if "not_in_channel" in str(exc) or "channel_not_found" in str(exc)
+                    else "I couldn't post the answer thread here (Slack said: "
+                         f"{escape(str(exc))[:150]}). Please try again in a minute.")
+            if not self.poster.respond(str(body.get("response_url", "")), f":warning: {hint}"):
+                self.metrics.reply_failures.inc()
             return
         from dataclasses import replace
 

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from bot.metrics import Metrics
 from bot.slack.render import SlackMessage
@@ -69,6 +70,17 @@ class Poster:
     def post_text(self, channel: str, text: str, thread_ts: str | None = None) -> str:
         return self.post(channel, SlackMessage(text, [{"type": "section", "text": {"type": "mrkdwn",
                                                                                      "text": text}}]), thread_ts)
+
+    def respond(self, response_url: str, text: str) -> bool:
+        """An ephemeral reply through a slash command's response_url (no channel membership needed)."""
+        if not response_url:
+            return False
+        try:
+            resp = WebhookClient(response_url, timeout=10).send(text=text, response_type="ephemeral")
+            return resp.status_code == 200
+        except OSError as exc:
+            log.error("respond_failed", error=str(exc))
+            return False
 
     def upload(self, channel: str, thread_ts: str, *, filename: str, title: str, content: bytes) -> None:
         """files_upload_v2 (getUploadURLExternal → upload → completeUploadExternal) into the thread."""
