@@ -122,7 +122,17 @@ class IncidentWatcher:
         elif inc is not None and inc.state != alarm.state and changed >= inc.changed:
             self._transition(inc, alarm, f"{inc.state} → {alarm.state}")
 
+    def _claim(self, what: str, alarm: Alarm) -> bool:
+        """One replica acts on each alarm transition: the shared store decides (atomic SET NX)."""
+        key = f"incident:{what}:{alarm.name}:{alarm.state}:{epoch(alarm.updated):.3f}"
+        return bool(self.services.store.first_time(key, float(self.settings.alarm_reopen_s) + 86400))
+
     def _open(self, alarm: Alarm, now: float) -> None:
+        if not self._claim("open", alarm):
+            # Another replica announced it: learn its parent from the channel's metadata instead.
+            self.metrics.incidents.labels("deduplicated").inc()
+            self.load()
+            return
         channel = self._channel(alarm)
         inc = Incident(alarm=alarm.name, channel=channel, ts="", state=alarm.state, opened=now,
                        changed=epoch(alarm.updated), severity=by_prefix(self.settings.alarm_severity, alarm.name) or "",
@@ -159,6 +169,12 @@ class IncidentWatcher:
 
     def _transition(self, inc: Incident, alarm: Alarm, what: str, reopen: bool = False) -> None:
         now = time.time()
+        if not self._claim("transition", alarm):
+            with self._lock:  # another replica posted it; keep our view in step
+                self.incidents[alarm.name] = replace(inc, state=alarm.state, changed=epoch(alarm.updated),
+                                                     closed=now if alarm.state == "OK" else 0.0)
+            self.metrics.incidents.labels("deduplicated").inc()
+            return
         updated = replace(inc, state=alarm.state, changed=epoch(alarm.updated),
                           closed=now if alarm.state == "OK" else 0.0, reason=self.services.scrub(alarm.reason))
         with self._lock:
