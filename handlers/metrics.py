@@ -32,7 +32,8 @@ def describe(series: MetricSeries) -> str:
         return f"{series.label}: no datapoints"
     v = series.values
     peak_at = series.timestamps[v.index(max(v))]
-    return (f"{series.label} [{series.unit}]: min {num(min(v))}, avg {num(sum(v) / len(v))}, max {num(max(v))} "
+    unit = f" [{series.unit}]" if series.unit else ""
+    return (f"{series.label}{unit}: min {num(min(v))}, avg {num(sum(v) / len(v))}, max {num(max(v))} "
             f"at {stamp(peak_at)}, last {num(v[-1])}, trend {trend(v)}, {len(v)} points")
 
 
