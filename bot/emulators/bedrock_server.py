@@ -14,14 +14,13 @@ import contextlib
 import json
 import socket
 import threading
-from collections import deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote
 
-from bot.emulators.llm_script import Scripted, ToolCall, default_answer, estimate_tokens
+from bot.emulators.llm_script import Scriptable, Scripted, ToolCall, estimate_tokens
 
 __all__ = ["FakeBedrockServer", "Scripted", "ToolCall", "converse_problem"]
 
@@ -176,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeBedrockServer:
+class FakeBedrockServer(Scriptable):
     """Converse-compatible fake: a FIFO script of turns, then a responder (default: echo the question).
 
     ``model_ids`` restricts which model ids exist (empty = any), to exercise the "unknown model" path.
@@ -184,14 +183,11 @@ class FakeBedrockServer:
 
     def __init__(self, *, model_ids: tuple[str, ...] = ()) -> None:
         self.model_ids = model_ids
-        self._lock = threading.Lock()
+        self._init_script()
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
-        self._queue: deque[Scripted] = deque()
-        self._requests: list[dict[str, Any]] = []
-        self._responder: Responder = default_answer
         self._use_seq = 0
 
     def start(self) -> FakeBedrockServer:
@@ -234,29 +230,10 @@ class FakeBedrockServer:
             raise RuntimeError("FakeBedrockServer is not running; call start() first")
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def script(self, *turns: Scripted) -> None:
-        """Queue turns, consumed one per valid Converse request, before the responder is consulted."""
-        with self._lock:
-            self._queue.extend(turns)
-
-    def set_responder(self, fn: Responder) -> None:
-        with self._lock:
-            self._responder = fn
-
-    def received(self) -> list[dict[str, Any]]:
-        """Every Converse body received (with its ``modelId``), including invalid ones."""
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        return self.received()
-
     def reset(self) -> None:
+        """Forget script, history, responder and tool-use ids."""
+        self._reset_script()
         with self._lock:
-            self._queue.clear()
-            self._requests.clear()
-            self._responder = default_answer
             self._use_seq = 0
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
@@ -265,20 +242,6 @@ class FakeBedrockServer:
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
-
-    def _record(self, request: dict[str, Any]) -> None:
-        with self._lock:
-            self._requests.append(request)
-
-    def _next_turn(self, request: dict[str, Any]) -> Scripted:
-        with self._lock:
-            if self._queue:
-                return self._queue.popleft()
-            responder = self._responder
-        try:
-            return responder(request)
-        except Exception as exc:  # a broken test responder should surface as a readable 500
-            return Scripted(content=f"responder failed: {exc!r}", status=500)
 
     def _new_ids(self, n: int) -> list[str]:
         with self._lock:

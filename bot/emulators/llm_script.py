@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,3 +216,56 @@ def stream_chunks(
             "choices": [],
             "usage": _usage(turn, request, calls),
         }
+
+
+class Scriptable:
+    """The scripting half shared by the fake model servers (OpenAI-compatible and Bedrock Converse):
+    a FIFO of scripted turns, a responder for everything unscripted, and a record of every request.
+    Servers call ``_init_script()`` in ``__init__`` and use ``self._lock`` for their own state too."""
+
+    def _init_script(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[Scripted] = deque()
+        self._requests: list[dict[str, Any]] = []
+        self._responder: Callable[[dict[str, Any]], Scripted] = default_answer
+
+    def script(self, *turns: Scripted) -> None:
+        """Queue turns consumed one per request, in order, before the responder is consulted."""
+        with self._lock:
+            self._queue.extend(turns)
+
+    def set_responder(self, fn: Callable[[dict[str, Any]], Scripted]) -> None:
+        """Answer unscripted requests with ``fn(request_body)``, e.g. for load tests with many requests."""
+        with self._lock:
+            self._responder = fn
+
+    def received(self) -> list[dict[str, Any]]:
+        """A snapshot of every request body received, so tests can assert what the client sent."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Same as ``received()``; a copy, so callers never race the handler threads."""
+        return self.received()
+
+    def _reset_script(self) -> None:
+        """Forget script, history and responder (callers hold no lock)."""
+        with self._lock:
+            self._queue.clear()
+            self._requests.clear()
+            self._responder = default_answer
+
+    def _record(self, request: dict[str, Any]) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _next_turn(self, request: dict[str, Any]) -> Scripted:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+            responder = self._responder
+        try:
+            return responder(request)
+        except Exception as exc:  # a broken test responder should surface as a readable 500
+            return Scripted(content=f"responder failed: {exc!r}", status=500)

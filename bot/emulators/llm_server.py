@@ -14,17 +14,16 @@ import random
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 
 from bot.emulators.llm_script import (
+    Scriptable,
     Scripted,
     ToolCall,
     completion_body,
-    default_answer,
     error_body,
     error_headers,
     stream_chunks,
@@ -179,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class FakeLLMServer:
+class FakeLLMServer(Scriptable):
     """OpenAI-compatible fake with a FIFO script of turns, a fallback responder and seeded fault injection."""
 
     def __init__(
@@ -200,14 +199,11 @@ class FakeLLMServer:
         self.error_status = error_status
         self.seed = seed
         self.chunk_chars = chunk_chars
-        self._lock = threading.Lock()
+        self._init_script()
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: dict[socket.socket, threading.Thread] = {}
-        self._queue: deque[Scripted] = deque()
-        self._requests: list[dict[str, Any]] = []
-        self._responder: Responder = default_answer
         self._rng = random.Random(seed)
         self._completion_seq = 0
         self._call_seq = 0
@@ -261,32 +257,10 @@ class FakeLLMServer:
 
     # -- scripting -----------------------------------------------------------------------------
 
-    def script(self, *turns: Scripted) -> None:
-        """Queue turns consumed one per chat request, in order, before the responder is consulted."""
-        with self._lock:
-            self._queue.extend(turns)
-
-    def set_responder(self, fn: Responder) -> None:
-        """Answer unscripted requests with ``fn(request_body)``, e.g. for load tests with many requests."""
-        with self._lock:
-            self._responder = fn
-
-    def received(self) -> list[dict[str, Any]]:
-        """A snapshot of every chat request body received, so tests can assert what the client sent."""
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Same as ``received()``; a copy, so callers never race the handler threads."""
-        return self.received()
-
     def reset(self) -> None:
         """Forget script, history, responder and counters, so one server can be shared by many tests."""
+        self._reset_script()
         with self._lock:
-            self._queue.clear()
-            self._requests.clear()
-            self._responder = default_answer
             self._rng = random.Random(self.seed)
             self._completion_seq = 0
             self._call_seq = 0
@@ -302,10 +276,6 @@ class FakeLLMServer:
         if add and self._stopping.is_set():
             _cut(conn)
 
-    def _record(self, request: dict[str, Any]) -> None:
-        with self._lock:
-            self._requests.append(request)
-
     def _injected_error(self) -> Scripted | None:
         """Seeded coin flip per request, so a flaky-provider benchmark fails the same requests every run."""
         if self.error_rate <= 0:
@@ -313,16 +283,6 @@ class FakeLLMServer:
         with self._lock:
             failed = self._rng.random() < self.error_rate
         return Scripted(status=self.error_status) if failed else None
-
-    def _next_turn(self, request: dict[str, Any]) -> Scripted:
-        with self._lock:
-            if self._queue:
-                return self._queue.popleft()
-            responder = self._responder
-        try:
-            return responder(request)
-        except Exception as exc:  # a broken test responder should surface as a readable 500
-            return Scripted(content=f"responder failed: {exc!r}", status=500)
 
     def _new_ids(self, n_calls: int) -> tuple[list[str], str]:
         """Tool-call ids unique across the server's life (since reset), as the agent loop keys on them."""
