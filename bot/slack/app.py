@@ -70,7 +70,7 @@ class SlackBot:
         self.app = App(client=self.web, process_before_response=False,
                        listener_executor=ThreadPoolExecutor(settings.slack_concurrency, thread_name_prefix="bolt"))
         self.poster = Poster(self.web, self.metrics, settings.reply_retries)
-        self.queue = WorkQueue(settings.workers, settings.max_queue)
+        self.queue = WorkQueue(settings.workers, settings.max_queue, on_waiting=self.metrics.queued.set)
         self.groups = GroupCache(self.poster, settings.access_read_groups + settings.access_model_groups)
         self._active: dict[str, tuple[str, str]] = {}  # job id -> (channel, thread_ts) while running
         self._finished: set[str] = set()  # job ids answered or aborted: never post twice

@@ -13,13 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 class WorkQueue:
-    def __init__(self, workers: int, max_queue: int) -> None:
+    def __init__(self, workers: int, max_queue: int, on_waiting: Callable[[int], None] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cloudops-worker")
         self._workers = workers
         self._capacity = workers + max_queue
         self._pending = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
+        self._on_waiting = on_waiting  # told how many wait for a worker, e.g. to set a gauge
 
     def reserve(self) -> int | None:
         """Take a place: 0 = starts now, N = N-th in line, None = full."""
@@ -27,7 +28,10 @@ class WorkQueue:
             if self._pending >= self._capacity:
                 return None
             self._pending += 1
-            return max(0, self._pending - self._workers)
+            waiting = max(0, self._pending - self._workers)
+        if self._on_waiting is not None:
+            self._on_waiting(waiting)
+        return waiting
 
     def submit(self, job: Callable[[], None]) -> None:
         """Run a job whose place was reserved; the place is released when it ends, however it ends."""
@@ -37,7 +41,10 @@ class WorkQueue:
             finally:
                 with self._lock:
                     self._pending -= 1
+                    waiting = max(0, self._pending - self._workers)
                     self._idle.notify_all()
+                if self._on_waiting is not None:
+                    self._on_waiting(waiting)
 
         self._pool.submit(run)
 
