@@ -62,6 +62,10 @@ def _cache_dir_writable() -> bool:
     return os.access(target, os.W_OK)
 
 
+class ChartsUnavailable(RuntimeError):
+    """matplotlib is an optional extra; callers fall back to the text sparkline without it."""
+
+
 @functools.cache
 def _mpl() -> SimpleNamespace:
     """Import matplotlib once, on first use, with a writable config/cache directory."""
@@ -79,6 +83,8 @@ def _mpl() -> SimpleNamespace:
 
             matplotlib.get_cachedir()  # resolved and remembered while the redirect is in place
             matplotlib.get_configdir()
+        except ImportError as exc:  # optional: pip install 'smart-cloudops-ai[charts]'
+            raise ChartsUnavailable("charts need matplotlib: install the 'charts' extra") from exc
         finally:
             if redirect:
                 del os.environ["MPLCONFIGDIR"]
