@@ -35,9 +35,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bot import calllog
 from bot.config import Settings
 from bot.errors import ModelError
+from bot.llm.accounting import ModelAccounting
 from bot.llm.client import Completion, ToolCall
 from bot.metrics import Metrics
 
@@ -63,7 +63,6 @@ class BedrockClient:
             raise ValueError("a Bedrock model id is required (CLOUDOPS_BEDROCK_MODEL_ID)")
         self.model = model_id
         self._settings = settings
-        self._metrics = metrics
         session = session or boto3.session.Session(region_name=settings.aws_region or None)
         config = Config(
             region_name=session.region_name or "us-east-1",
@@ -73,8 +72,7 @@ class BedrockClient:
             max_pool_connections=max(10, settings.workers),
         )
         self._client: Any = session.client("bedrock-runtime", config=config)  # type: ignore[call-overload]
-        if metrics is not None:
-            metrics.init_model(self.model)
+        self._accounting = ModelAccounting(self.model, settings, metrics)
         self.last_error: str = ""
 
     def complete(
@@ -107,13 +105,7 @@ class BedrockClient:
             raise self._fail(f"could not reach Bedrock ({type(exc).__name__})",
                              "check AWS_REGION and network access to bedrock-runtime") from exc
         finally:
-            took = time.perf_counter() - start
-            log = calllog.current()
-            if log is not None:
-                log.model(took)
-            if self._metrics is not None:
-                self._metrics.model_requests.labels(self.model, outcome).inc()
-                self._metrics.model_seconds.labels(self.model).observe(took)
+            self._accounting.call(outcome, time.perf_counter() - start)
         return self._completion(resp, use_tools)
 
     def _completion(self, resp: dict[str, Any], use_tools: bool) -> Completion:
@@ -124,7 +116,7 @@ class BedrockClient:
         usage = resp.get("usage") or {}
         prompt_tokens = int(usage.get("inputTokens") or 0)
         completion_tokens = int(usage.get("outputTokens") or 0)
-        self._record_usage(prompt_tokens, completion_tokens)
+        self._accounting.usage(prompt_tokens, completion_tokens)
         calls = tuple(
             ToolCall(id=str(b["toolUse"].get("toolUseId") or f"call_{i}"), name=str(b["toolUse"].get("name") or ""),
                      arguments=json.dumps(b["toolUse"].get("input") or {}))
@@ -158,14 +150,6 @@ class BedrockClient:
             return ("error", f"Bedrock rejected the request: {detail[:200]}",
                     "ask a narrower question; if it persists, report it with the request id")
         return "error", f"Bedrock answered HTTP {status} ({code or 'unknown error'})", "try again in a moment"
-
-    def _record_usage(self, prompt: int, completion: int) -> None:
-        if self._metrics is None:
-            return
-        self._metrics.model_tokens.labels(self.model, "prompt").inc(prompt)
-        self._metrics.model_tokens.labels(self.model, "completion").inc(completion)
-        p, c = self._settings.price_per_token(self.model)
-        self._metrics.model_cost.labels(self.model).inc(prompt * p + completion * c)
 
     def _fail(self, message: str, hint: str) -> ModelError:
         self.last_error = message

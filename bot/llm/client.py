@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 import openai
 
-from bot import calllog
 from bot.config import Settings
 from bot.errors import ModelError
+from bot.llm.accounting import ModelAccounting
 from bot.metrics import Metrics
 
 
@@ -50,15 +50,13 @@ class LlmClient:
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.model = settings.llm_model
         self._settings = settings
-        self._metrics = metrics
         self._client = openai.OpenAI(
             api_key=settings.openai_api_key,
             base_url=settings.openai_base_url or None,
             timeout=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
         )
-        if metrics is not None:
-            metrics.init_model(self.model)
+        self._accounting = ModelAccounting(self.model, settings, metrics)
         self.last_error: str = ""
 
     def complete(
@@ -102,20 +100,14 @@ class LlmClient:
             raise self._fail(f"could not reach the model endpoint ({type(exc).__name__})",
                              "check OPENAI_BASE_URL and network access") from exc
         finally:
-            took = time.perf_counter() - start
-            log = calllog.current()
-            if log is not None:
-                log.model(took)
-            if self._metrics is not None:
-                self._metrics.model_requests.labels(self.model, outcome).inc()
-                self._metrics.model_seconds.labels(self.model).observe(took)
+            self._accounting.call(outcome, time.perf_counter() - start)
         if not resp.choices:
             raise self._fail("the model returned no answer", "try again")
         choice = resp.choices[0]
         usage = resp.usage
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        self._record_usage(prompt_tokens, completion_tokens)
+        self._accounting.usage(prompt_tokens, completion_tokens)
         calls = tuple(
             ToolCall(id=tc.id or f"call_{i}", name=tc.function.name or "", arguments=tc.function.arguments or "{}")
             for i, tc in enumerate(choice.message.tool_calls or [])
@@ -124,14 +116,6 @@ class LlmClient:
         self.last_error = ""
         return Completion(content=choice.message.content or "", tool_calls=calls, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens, finish_reason=choice.finish_reason or "")
-
-    def _record_usage(self, prompt: int, completion: int) -> None:
-        if self._metrics is None:
-            return
-        self._metrics.model_tokens.labels(self.model, "prompt").inc(prompt)
-        self._metrics.model_tokens.labels(self.model, "completion").inc(completion)
-        p, c = self._settings.price_per_token(self.model)
-        self._metrics.model_cost.labels(self.model).inc(prompt * p + completion * c)
 
     def _fail(self, message: str, hint: str) -> ModelError:
         self.last_error = message
