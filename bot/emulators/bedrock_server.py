@@ -15,11 +15,11 @@ import json
 import socket
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote
 
+from bot.emulators.http_peer import LoopbackServer, PeerHandler
 from bot.emulators.llm_script import Scriptable, Scripted, ToolCall, estimate_tokens
 
 __all__ = ["FakeBedrockServer", "Scripted", "ToolCall", "converse_problem"]
@@ -82,41 +82,14 @@ def _converse_body(turn: Scripted, request: dict[str, Any], use_ids: list[str]) 
     }
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 256
+class _Handler(PeerHandler):
+    """Speaks the Converse API over HTTP/1.1 keep-alive, as botocore expects."""
 
-    def __init__(self, fake: FakeBedrockServer) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """HTTP/1.1 keep-alive, because botocore pools connections (as the real endpoint allows)."""
-
-    protocol_version = "HTTP/1.1"
     server_version = "FakeBedrock/1.0"
-    disable_nagle_algorithm = True
 
     @property
     def fake(self) -> FakeBedrockServer:
-        return cast(_HTTPServer, self.server).fake
-
-    def setup(self) -> None:
-        super().setup()
-        self.fake._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        self.fake._track(self.connection, add=False)
-        super().finish()
-
-    def handle(self) -> None:
-        with contextlib.suppress(ConnectionError):
-            super().handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: access logs would drown pytest output."""
+        return cast(FakeBedrockServer, self._peer())
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -185,7 +158,7 @@ class FakeBedrockServer(Scriptable):
         self.model_ids = model_ids
         self._init_script()
         self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._use_seq = 0
@@ -193,7 +166,7 @@ class FakeBedrockServer(Scriptable):
     def start(self) -> FakeBedrockServer:
         if self._httpd is None:
             self._stopping.clear()
-            self._httpd = _HTTPServer(self)
+            self._httpd = LoopbackServer(self, _Handler)
             self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                             name="fake-bedrock", daemon=True)
             self._thread.start()

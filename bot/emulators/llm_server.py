@@ -15,10 +15,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 
+from bot.emulators.http_peer import LoopbackServer, PeerHandler
 from bot.emulators.llm_script import (
     Scriptable,
     Scripted,
@@ -36,44 +36,18 @@ Responder = Callable[[dict[str, Any]], Scripted]
 _JOIN_TIMEOUT_S = 2.0
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    """Binds an ephemeral loopback port and never waits on handler threads when closing."""
-
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 256  # the stdlib default of 5 drops SYNs under benchmark bursts (1 s retransmits)
-
-    def __init__(self, fake: FakeLLMServer) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-
 class _Aborted(Exception):
     """The server is stopping while a request waits; drop the connection without an answer."""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Speaks just enough of the OpenAI HTTP API for the SDK; HTTP/1.1 so the SDK's keep-alive pool works."""
+class _Handler(PeerHandler):
+    """Speaks just enough of the OpenAI HTTP API for the SDK."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "FakeLLM/1.0"
-    # Headers and body go out as separate small writes; with Nagle on, delayed ACKs add ~40 ms each.
-    disable_nagle_algorithm = True
 
     @property
     def fake(self) -> FakeLLMServer:
-        return cast(_HTTPServer, self.server).fake
-
-    def setup(self) -> None:
-        super().setup()
-        self.fake._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        self.fake._track(self.connection, add=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: per-request access logs would drown pytest output."""
+        return cast(FakeLLMServer, self._peer())
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") != "/v1/models":
@@ -82,10 +56,6 @@ class _Handler(BaseHTTPRequestHandler):
             model = {"id": self.fake.model, "object": "model", "created": 0, "owned_by": "fake-llm"}
             self._send_json(200, {"object": "list", "data": [model]})
 
-    def handle(self) -> None:
-        """A client that times out or drops a pooled connection is normal here, not a traceback on stderr."""
-        with contextlib.suppress(ConnectionError):
-            super().handle()
 
     def do_POST(self) -> None:
         try:
@@ -201,7 +171,7 @@ class FakeLLMServer(Scriptable):
         self.chunk_chars = chunk_chars
         self._init_script()
         self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._rng = random.Random(seed)
@@ -214,7 +184,7 @@ class FakeLLMServer(Scriptable):
         """Bind and serve in the background; returns self so ``srv = FakeLLMServer().start()`` reads well."""
         if self._httpd is None:
             self._stopping.clear()
-            self._httpd = _HTTPServer(self)
+            self._httpd = LoopbackServer(self, _Handler)
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-llm", daemon=True
             )
