@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from bot.config_accounts import AccountSpec, account_problems, parse_accounts
 from bot.errors import ConfigError
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -113,6 +114,26 @@ SPECS: dict[str, Spec] = {
     "aws_max_attempts": Spec("CLOUDOPS_AWS_MAX_ATTEMPTS", 5, "botocore retry attempts (incl. first)", int),
     "aws_retry_mode": Spec("CLOUDOPS_AWS_RETRY_MODE", "adaptive", "botocore retry mode: standard|adaptive"),
     "aws_parallelism": Spec("CLOUDOPS_AWS_PARALLELISM", 8, "Concurrent AWS calls per request", int),
+    "accounts": Spec(
+        "CLOUDOPS_ACCOUNTS", {}, "AWS accounts by name: role_arn (+external_id) or profile, and regions "
+        "(YAML mapping; JSON in the env var). Empty = the bot's own credentials only", parse_accounts
+    ),
+    "default_account": Spec("CLOUDOPS_DEFAULT_ACCOUNT", "", "Account used when none is named (empty = the first)"),
+    "channel_scopes": Spec(
+        "CLOUDOPS_CHANNEL_SCOPES", {}, "Channel id → default account or account/region, e.g. C123=prod/eu-west-1",
+        _mapping
+    ),
+    "sts_session_name": Spec("CLOUDOPS_STS_SESSION_NAME", "cloudops-bot", "RoleSessionName for AssumeRole"),
+    "sts_duration_s": Spec("CLOUDOPS_STS_DURATION_S", 3600, "AssumeRole session length (refreshed before expiry)",
+                           _duration),
+    "fanout_parallelism": Spec(
+        "CLOUDOPS_FANOUT_PARALLELISM", 4, "Account/region targets queried at once by fleet-wide commands", int
+    ),
+    "answer_ttl_s": Spec("CLOUDOPS_ANSWER_TTL", 86400, "How long an answer's buttons (evidence, re-run) keep working",
+                         _duration),
+    "answer_max_chars": Spec(
+        "CLOUDOPS_ANSWER_MAX_CHARS", 100_000, "Evidence/prompt kept per answer for its buttons (the rest is cut)", int
+    ),
     "log_aliases": Spec(
         "CLOUDOPS_LOG_ALIASES", {}, "Short names for log groups, e.g. api=/ecs/api-prod", _mapping
     ),
@@ -170,6 +191,18 @@ SPECS: dict[str, Spec] = {
     "redis_timeout_s": Spec("CLOUDOPS_REDIS_TIMEOUT_S", 0.5, "Redis socket timeout; then per-replica state", float),
     "llm_provider": Spec("CLOUDOPS_LLM_PROVIDER", "openai", "Model provider: openai or bedrock"),
     "bedrock_model_id": Spec("CLOUDOPS_BEDROCK_MODEL_ID", "", "Bedrock model / inference-profile id"),
+    "stream_answers": Spec(
+        "CLOUDOPS_STREAM_ANSWERS", True, "Show model answers in the thread as they are written (chat.*Stream)", _bool
+    ),
+    "stream_append_interval_s": Spec(
+        "CLOUDOPS_STREAM_APPEND_INTERVAL_S", 1.0, "At most one chat.appendStream per stream this often", float
+    ),
+    "stream_update_interval_s": Spec(
+        "CLOUDOPS_STREAM_UPDATE_INTERVAL_S", 1.5, "No streaming allowed: at most one chat.update this often", float
+    ),
+    "stream_holdback_chars": Spec(
+        "CLOUDOPS_STREAM_HOLDBACK_CHARS", 256, "Newest streamed text held back so a secret is redacted whole", int
+    ),
     "log_format": Spec("CLOUDOPS_LOG_FORMAT", "auto", "auto|json|console for our own logs"),
     "log_level": Spec("CLOUDOPS_LOG_LEVEL", "INFO", "Our own log level"),
 }
@@ -197,6 +230,14 @@ class Settings:
     aws_max_attempts: int
     aws_retry_mode: str
     aws_parallelism: int
+    accounts: dict[str, AccountSpec]
+    default_account: str
+    channel_scopes: dict[str, str]
+    sts_session_name: str
+    sts_duration_s: int
+    fanout_parallelism: int
+    answer_ttl_s: int
+    answer_max_chars: int
     log_aliases: dict[str, str]
     default_window_s: int
     max_window_s: int
@@ -243,6 +284,10 @@ class Settings:
     redis_timeout_s: float
     llm_provider: str
     bedrock_model_id: str
+    stream_answers: bool
+    stream_append_interval_s: float
+    stream_update_interval_s: float
+    stream_holdback_chars: int
     log_format: str
     log_level: str
     source: dict[str, str] = field(default_factory=dict, compare=False)  # field -> env|file|default
@@ -275,6 +320,8 @@ class Settings:
             value = getattr(self, f.name)
             if SPECS[f.name].secret:
                 value = (str(value)[:5] + "…(set)") if value else "(not set)"
+            elif f.name == "accounts":
+                value = "; ".join(a.describe() for a in self.accounts.values()) or "(the bot's own credentials)"
             out[f.name] = str(value)
         return out
 
@@ -311,6 +358,7 @@ def _validate(s: Settings) -> list[str]:
         problems.append("CLOUDOPS_LLM_MAX_RETRIES must be 0 or more")
     if s.default_window_s > s.max_window_s:
         problems.append("CLOUDOPS_DEFAULT_WINDOW is longer than CLOUDOPS_MAX_WINDOW")
+    problems += account_problems(s)
     for alias, group in s.log_aliases.items():
         if not group.startswith("/") and not re.match(r"^[\w.\-/#]+$", group):
             problems.append(f"log alias {alias!r} points at {group!r}, which is not a log group name")

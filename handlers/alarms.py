@@ -8,6 +8,7 @@ from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
 from bot.progress import report
 from handlers.formatting import ago, num, stamp
+from handlers.scope import fleet_targets, gather, labelled, split_scope, where
 from handlers.services import Services
 from handlers.summarize import finish
 
@@ -26,23 +27,28 @@ def alarm_line(a: Alarm, services: Services) -> str:
 
 
 def handle_alarms(request: Request, args: list[str], services: Services) -> Reply:
+    args, scope = split_scope(args, request, services)
     word = (args[0].lower() if args else "alarm")
     if word not in _STATES or len(args) > 1:
         raise UserInputError(f"{' '.join(args)!r} is not an alarm state",
                              "use `/cloudops alarms`, `alarms ok`, `alarms insufficient_data` or `alarms all`")
     state = _STATES[word]
-    report("Checking alarms…")
-    alarms = cloudwatch.describe_alarms(services.aws, state)
+    targets = fleet_targets(scope, services)
+    report("Checking alarms…" if len(targets) == 1 else f"Checking alarms in {where(targets)}…")
+    got, notes = gather(targets, services, lambda svc: cloudwatch.describe_alarms(svc.aws, state))
     label = state or "any state"
-    if not alarms:
-        return Reply(title=f"CloudWatch alarms — {label}",
-                     summary=f"No alarms in {label} in {services.aws.region}." + (
+    prefix = labelled(services, targets)
+    found = [(t, a) for t in sorted(got) for a in got[t]]
+    title = f"CloudWatch alarms — {label}" + (f" — {where(targets)}" if prefix else "")
+    if not found:
+        return Reply(title=title, notes=tuple(notes),
+                     summary=f"No alarms in {label} in {where(targets) if prefix else targets[0].region}." + (
                          " Nothing is firing." if state == "ALARM" else ""))
-    lines = [alarm_line(a, services) for a in alarms]
+    lines = [(f"[{t.label}] " if prefix else "") + alarm_line(a, services) for t, a in found]
     evidence = "\n".join(lines)
-    firing = [a for a in alarms if a.state == "ALARM"]
+    firing = [a for _, a in found if a.state == "ALARM"]
     fallback = (f"{len(firing)} alarm(s) firing: " + ", ".join(a.name for a in firing[:8]) + "."
-                if firing else f"{len(alarms)} alarm(s) in {label}.")
-    section = Section(title=f"{len(alarms)} alarm(s) in {label}", text=evidence, code=True)
-    return finish(services, request, title=f"CloudWatch alarms — {label}", sections=(section,), evidence=evidence,
-                  fallback=services.scrub(fallback), prompt="alarms", values={"state": label})
+                if firing else f"{len(found)} alarm(s) in {label}.")
+    section = Section(title=f"{len(found)} alarm(s) in {label}", text=evidence, code=True)
+    return finish(services, request, title=title, sections=(section,), evidence=evidence,
+                  fallback=services.scrub(fallback), prompt="alarms", values={"state": label}, notes=tuple(notes))

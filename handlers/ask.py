@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.aws import cloudwatch, ec2
+from bot.aws.accounts import Target
+from bot.aws.records import InstanceHealth
 from bot.errors import ModelError, UserInputError
 from bot.llm.loop import run_tool_loop
 from bot.models import Reply, Request, Section
 from handlers.alarms import alarm_line
+from handlers.scope import fleet_targets, gather, labelled, split_scope
 from handlers.services import Services
 from handlers.status import _line, problems
 from handlers.summarize import NO_MODEL_NOTE, system_prompt
@@ -35,7 +40,7 @@ def handle_ask(request: Request, args: list[str], services: Services) -> Reply:
     s = services.settings
     try:
         result = run_tool_loop(
-            services.llm, messages, build_tools(services), max_steps=s.llm_max_steps,
+            services.llm, messages, build_tools(services, request), max_steps=s.llm_max_steps,
             result_chars=s.llm_tool_result_chars,
             force_answer=services.prompts.render("force_answer", steps=s.llm_max_steps),
             scrub=services.scrub, pool=services.tool_pool,
@@ -52,33 +57,47 @@ def handle_ask(request: Request, args: list[str], services: Services) -> Reply:
 
 def _evidence_only(request: Request, question: str, services: Services, note: str) -> Reply:
     """Without a model we can't reason, but we can show what an engineer would look at first."""
-    got = services.parallel.run({
-        "alarms": lambda: cloudwatch.describe_alarms(services.aws, "ALARM"),
-        "instances": lambda: ec2.describe_instances(services.aws),
-        "health": lambda: ec2.instance_health(services.aws),
-    })
+    targets = fleet_targets(split_scope([], request, services)[1], services)
+    per_target, unread = gather(targets, services, lambda svc: svc.parallel.run({
+        "alarms": lambda: cloudwatch.describe_alarms(svc.aws, "ALARM"),
+        "instances": lambda: ec2.describe_instances(svc.aws),
+        "health": lambda: ec2.instance_health(svc.aws),
+    }))
+    label = labelled(services, targets)
+
+    def tag(t: Target) -> str:
+        return f"[{t.label}] " if label else ""
+
     sections: list[Section] = []
     summary_parts: list[str] = []
-    alarms = got["alarms"]
-    if isinstance(alarms, list):
-        text = "\n".join(alarm_line(a, services) for a in alarms) or "none"
+    got = {k: [v for t in sorted(per_target) for v in _listed(per_target[t][k], t)] for k in ("alarms", "instances")}
+    alarms = [a for t, a in got["alarms"]]
+    if any(isinstance(per_target[t]["alarms"], list) for t in per_target):
+        text = "\n".join(tag(t) + alarm_line(a, services) for t, a in got["alarms"]) or "none"
         sections.append(Section(title=f"Alarms firing now ({len(alarms)})", text=text, code=True))
         summary_parts.append(f"{len(alarms)} alarm(s) firing" + (": " + ", ".join(a.name for a in alarms[:5])
                                                                   if alarms else ""))
-    instances, health = got["instances"], got["health"]
-    if isinstance(instances, list):
-        health = health if isinstance(health, dict) else {}
-        bad = [i for i in instances if problems(i, health.get(i.instance_id))]
-        text = "\n".join(services.scrub(_line(i, health.get(i.instance_id), services)) for i in bad) or "none"
-        sections.append(Section(title=f"Instances needing attention ({len(bad)} of {len(instances)})",
+    if any(isinstance(per_target[t]["instances"], list) for t in per_target):
+        def health_of(t: Target) -> dict[str, InstanceHealth]:
+            h = per_target[t]["health"]
+            return h if isinstance(h, dict) else {}
+
+        rows = [(t, i, health_of(t).get(i.instance_id)) for t, i in got["instances"]]
+        bad = [(t, i, h) for t, i, h in rows if problems(i, h)]
+        text = "\n".join(services.scrub(tag(t) + _line(i, h, services)) for t, i, h in bad) or "none"
+        sections.append(Section(title=f"Instances needing attention ({len(bad)} of {len(rows)})",
                                 text=text, code=True))
-        summary_parts.append(f"{len(bad)} of {len(instances)} instances need attention")
-    failed = [k for k, v in got.items() if isinstance(v, Exception)]
-    notes = (note,) + ((f"Could not read: {', '.join(failed)}.",) if failed else ())
+        summary_parts.append(f"{len(bad)} of {len(rows)} instances need attention")
+    failed = sorted({k for t in per_target for k, v in per_target[t].items() if isinstance(v, Exception)})
+    notes = (note,) + ((f"Could not read: {', '.join(failed)}.",) if failed else ()) + tuple(unread)
     summary = ("I can't reason about the question without a model, but here is the current state: "
                + "; ".join(summary_parts) + ". Try `/cloudops logs <group> errors 30m` for log evidence.")
     return Reply(title=f"Q: {_short(question)}", summary=services.scrub(summary), sections=tuple(sections),
                  notes=notes, evidence="\n\n".join(s.text for s in sections))
+
+
+def _listed(value: object, target: Target) -> list[tuple[Target, Any]]:
+    return [(target, v) for v in value] if isinstance(value, list) else []
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -16,4 +16,13 @@ def handle_help(request: Request, args: list[str], services: Services) -> Reply:
     if aliases:
         sections.append(Section(title="Log group aliases",
                                 text="\n".join(f"{k} → {v}" for k, v in sorted(aliases.items()))))
+    accounts = services.accounts
+    if accounts is not None and accounts.configured:
+        rows = [f"{name}{' (default)' if name == accounts.default_account else ''}: {', '.join(accounts.regions(name))}"
+                for name in accounts.specs]
+        here = services.settings.channel_scopes.get(request.channel)
+        sections.append(Section(
+            title="Accounts and regions",
+            text="\n".join(rows) + "\nAdd --account <name> and/or --region <region> to any command "
+                 "(--account all for every account)." + (f"\nThis channel defaults to {here}." if here else "")))
     return Reply(title="CloudOps — what I can do", sections=tuple(sections))

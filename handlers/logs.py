@@ -11,6 +11,7 @@ from bot.text.compaction import LogLine, compact, is_error_line
 from bot.text.sanitize import clamp_line
 from handlers.formatting import ms_stamp
 from handlers.parsing import format_window, resolve_group, split_window
+from handlers.scope import labelled, single_target, split_scope
 from handlers.services import Services
 from handlers.summarize import finish
 
@@ -55,6 +56,9 @@ def parse_args(args: list[str], services: Services) -> tuple[str, list[str], int
 
 
 def handle_logs(request: Request, args: list[str], services: Services) -> Reply:
+    args, scope = split_scope(args, request, services)
+    target = single_target(scope, services)
+    services = services.at(target)
     group, terms, window = parse_args(args, services)
     if terms:
         cwlogs.filter_pattern(terms)  # validate before calling AWS
@@ -62,7 +66,8 @@ def handle_logs(request: Request, args: list[str], services: Services) -> Reply:
     result = gather_logs(services, group, terms, window)
     report(f"Grouping {len(result.events)} log lines…")
     events = scrubbed_events(services, result)
-    label = f"{group}" + (f" matching {' '.join(terms)}" if terms else "") + f", last {format_window(window)}"
+    label = (f"{group}" + (f" matching {' '.join(terms)}" if terms else "") + f", last {format_window(window)}"
+             + (f" — {target.label}" if labelled(services, [target]) else ""))
     if not events:
         return Reply(title=f"Logs — {label}",
                      summary=f"No log events in {group} over the last {format_window(window)}"

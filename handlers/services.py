@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from bot.aws.accounts import AwsAccounts, Target
 from bot.aws.parallel import Parallel
 from bot.aws.session import AwsClients
 from bot.config import Settings
@@ -37,6 +38,13 @@ class Services:
     budget: TokenBudget | None = None
     clock: Callable[[], datetime] = field(default=_now)
     tool_pool: ThreadPoolExecutor | None = None
+    accounts: AwsAccounts | None = None  # every account/region; ``aws`` is the default target's clients
+
+    def at(self, target: Target) -> Services:
+        """The same services, with ``aws`` pointing at ``target``: single-target handlers run unchanged."""
+        if self.accounts is None or target == Target(self.aws.account, self.aws.region):
+            return self
+        return replace(self, aws=self.accounts.clients(target))
 
     def scrub(self, text: str) -> str:
         """Untrusted text → safe to send: control/zero-width chars stripped, secrets redacted (and counted)."""
@@ -61,11 +69,13 @@ class Services:
             llm = BedrockClient(settings, metrics, model_id=settings.bedrock_model_id)
         elif settings.model_enabled:
             llm = LlmClient(settings, metrics)
+        accounts = AwsAccounts(settings, metrics)
         return cls(
+            accounts=accounts,
             store=store,
             budget=TokenBudget(store, settings, metrics),
             settings=settings,
-            aws=AwsClients(settings, metrics),
+            aws=accounts.clients(accounts.default_target()),
             parallel=Parallel(settings.aws_parallelism),
             llm=llm,
             prompts=PromptLibrary(),
@@ -76,5 +86,7 @@ class Services:
 
     def close(self) -> None:
         self.parallel.shutdown()
+        if self.accounts is not None:
+            self.accounts.shutdown()
         if self.tool_pool is not None:
             self.tool_pool.shutdown(wait=False, cancel_futures=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.aws import ec2
+from bot.aws.accounts import Target
 from bot.aws.records import Instance, InstanceHealth
 from bot.errors import CloudOpsError
 from bot.models import Fact, Reply, Request, Section
 from bot.progress import report
 from handlers.formatting import ago, stamp
+from handlers.scope import fleet_targets, gather, labelled, split_scope, where
 from handlers.services import Services
 from handlers.summarize import finish
 
@@ -39,34 +43,43 @@ def _line(inst: Instance, health: InstanceHealth | None, services: Services) -> 
     return base + (f" — {'; '.join(issues)}" if issues else "")
 
 
-def handle_status(request: Request, args: list[str], services: Services) -> Reply:
-    selector = " ".join(args).strip() or None
-    report(f"Checking EC2 status of {selector or 'the fleet'}…")
-    if selector:
-        ec2.selector_filters(selector)  # validate before any AWS call
-    if selector and ec2.INSTANCE_ID.match(selector):
-        got = services.parallel.run({
-            "instances": lambda: ec2.describe_instances(services.aws, selector),
-            "health": lambda: ec2.instance_health(services.aws, [selector]),
-        })
-        _raise_first(got["instances"])
-        instances: list[Instance] = got["instances"]
-        health = got["health"] if isinstance(got["health"], dict) else {}
-    elif selector:
+def _gather(selector: str | None, services: Services) -> tuple[list[Instance], dict[str, InstanceHealth], bool]:
+    """One account/region: its instances and status checks, the two read at once."""
+    if selector and not ec2.INSTANCE_ID.match(selector):
         instances = ec2.describe_instances(services.aws, selector)
-        health = ec2.instance_health(services.aws, [i.instance_id for i in instances])
+        health: object = _soft(lambda: ec2.instance_health(services.aws, [i.instance_id for i in instances]))
     else:
         got = services.parallel.run({
-            "instances": lambda: ec2.describe_instances(services.aws),
-            "health": lambda: ec2.instance_health(services.aws),
+            "instances": lambda: ec2.describe_instances(services.aws, selector),
+            "health": lambda: ec2.instance_health(services.aws, [selector] if selector else None),
         })
         _raise_first(got["instances"])
-        instances = got["instances"]
-        health = got["health"] if isinstance(got["health"], dict) else {}
-    notes: tuple[str, ...] = ()
-    if not isinstance(health, dict) or (not health and instances):
-        notes = ("Status checks could not be read; showing instance state only.",)
-    return _reply(request, selector, instances, health, services, notes)
+        instances, health = got["instances"], got["health"]
+    ok = isinstance(health, dict) and (bool(health) or not instances)
+    return instances, health if isinstance(health, dict) else {}, ok
+
+
+def _soft(fn: Callable[[], dict[str, InstanceHealth]]) -> object:
+    try:
+        return fn()
+    except CloudOpsError as exc:  # status checks are a bonus: state alone still answers the question
+        return exc
+
+
+def handle_status(request: Request, args: list[str], services: Services) -> Reply:
+    rest, scope = split_scope(args, request, services)
+    selector = " ".join(rest).strip() or None
+    if selector:
+        ec2.selector_filters(selector)  # validate before any AWS call
+    targets = fleet_targets(scope, services)
+    report(f"Checking EC2 status of {selector or 'the fleet'}" + (f" in {where(targets)}" if len(targets) > 1
+                                                                  else "") + "…")
+    got, notes = gather(targets, services, lambda svc: _gather(selector, svc), lookup=bool(selector))
+    rows = [(t, inst) for t in sorted(got) for inst in got[t][0]]
+    health = {(t, iid): h for t in got for iid, h in got[t][1].items()}
+    if not all(ok for _, _, ok in got.values()):
+        notes.append("Status checks could not be read; showing instance state only.")
+    return _reply(request, selector, rows, health, services, tuple(notes), targets)
 
 
 def _raise_first(value: object) -> None:
@@ -76,18 +89,24 @@ def _raise_first(value: object) -> None:
         raise value
 
 
-def _reply(request: Request, selector: str | None, instances: list[Instance], health: dict[str, InstanceHealth],
-           services: Services, notes: tuple[str, ...]) -> Reply:
-    ranked = sorted(instances, key=lambda i: (not problems(i, health.get(i.instance_id)), i.name, i.instance_id))
-    bad = [i for i in ranked if problems(i, health.get(i.instance_id))]
-    lines = [services.scrub(_line(i, health.get(i.instance_id), services)) for i in ranked]
+def _reply(request: Request, selector: str | None, rows: list[tuple[Target, Instance]],
+           health: dict[tuple[Target, str], InstanceHealth], services: Services, notes: tuple[str, ...],
+           targets: list[Target]) -> Reply:
+    def h_of(t: Target, i: Instance) -> InstanceHealth | None:
+        return health.get((t, i.instance_id))
+
+    label = labelled(services, targets)
+    ranked = sorted(rows, key=lambda r: (not problems(r[1], h_of(*r)), r[1].name, r[0], r[1].instance_id))
+    bad = [i for t, i in ranked if problems(i, h_of(t, i))]
+    lines = [services.scrub((f"[{t.label}] " if label else "") + _line(i, h_of(t, i), services)) for t, i in ranked]
     evidence = "\n".join(lines)
     sections: list[Section] = []
-    if selector and len(instances) == 1:
-        inst = instances[0]
-        h = health.get(inst.instance_id)
+    if selector and len(rows) == 1:
+        target, inst = rows[0]
+        h = h_of(target, inst)
         facts = [
             Fact("Instance", f"{inst.name or '(no Name)'} {inst.instance_id}"),
+            *([Fact("Account / region", target.label)] if label else []),
             Fact("State", inst.state + (f" ({inst.state_reason})" if inst.state_reason else "")),
             Fact("Type / AZ", f"{inst.instance_type} / {inst.az}"),
             Fact("Launched", f"{stamp(inst.launch_time)} ({ago(inst.launch_time, services.clock())})"),
@@ -102,12 +121,12 @@ def _reply(request: Request, selector: str | None, instances: list[Instance], he
         shown = lines[:FLEET_LINES]
         more = len(lines) - len(shown)
         text = "\n".join(shown) + (f"\n… and {more} more healthy instances" if more else "")
-        sections.append(Section(title=f"{len(instances)} instances ({len(bad)} need attention)", text=text,
+        sections.append(Section(title=f"{len(rows)} instances ({len(bad)} need attention)", text=text,
                                 code=True))
-        fallback = (f"{len(bad)} of {len(instances)} instances need attention: "
+        fallback = (f"{len(bad)} of {len(rows)} instances need attention: "
                     + ", ".join(i.name or i.instance_id for i in bad[:8]) + "." if bad
-                    else f"All {len(instances)} instances are running with passing status checks.")
-    title = f"EC2 status — {selector}" if selector else f"EC2 fleet status — {services.aws.region}"
+                    else f"All {len(rows)} instances are running with passing status checks.")
+    title = f"EC2 status — {selector}" if selector else f"EC2 fleet status — {where(targets)}"
     return finish(services, request, title=title, sections=tuple(sections), evidence=evidence,
                   fallback=services.scrub(fallback), prompt="status", values={"selector": selector or ""},
                   notes=notes)

@@ -15,7 +15,17 @@ NO_MODEL_NOTE = "No model configured (OPENAI_API_KEY is not set): this answer is
 
 def system_prompt(services: Services, *, tools: bool) -> str:
     now = services.clock().strftime("%Y-%m-%d %H:%M")
-    return services.prompts.render("system", now=now, region=services.aws.region, model_tools=tools)
+    return services.prompts.render("system", now=now, region=scope_text(services), model_tools=tools)
+
+
+def scope_text(services: Services) -> str:
+    """What the model is told about where it looks: one region, or each account with its regions."""
+    accounts = services.accounts
+    if accounts is None or not accounts.configured:
+        return f"region {services.aws.region}"
+    parts = [f"{name} ({', '.join(accounts.regions(name))})" for name in accounts.specs]
+    return (f"accounts {'; '.join(parts)}; default {accounts.default_account}. Facts are labelled "
+            "account/region; always say which account and region a fact comes from")
 
 
 def finish(

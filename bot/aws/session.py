@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from bot import calllog
 from bot.config import Settings
-from bot.errors import AwsAccessDenied, AwsThrottled, NotFoundError, UpstreamError
+from bot.errors import AwsAccessDenied, AwsThrottled, CloudOpsError, NotFoundError, UpstreamError
 from bot.metrics import Metrics
 
 _THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
@@ -31,24 +31,30 @@ _NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "Invali
 class AwsClients:
     """Owns the session; hands out cached clients and wraps every call."""
 
-    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None, *,
+                 session: boto3.session.Session | None = None, region: str = "", account: str = "",
+                 warm: bool = True) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._session = boto3.session.Session(region_name=settings.aws_region or None)
-        self.region = self._session.region_name or "us-east-1"
-        self._config = Config(
-            region_name=self.region,
-            connect_timeout=settings.aws_connect_timeout_s,
-            read_timeout=settings.aws_read_timeout_s,
-            retries={"mode": settings.aws_retry_mode, "max_attempts": settings.aws_max_attempts},  # type: ignore[arg-type,typeddict-item]
-            max_pool_connections=max(10, settings.aws_parallelism * 2),
-        )
+        self._session = session or boto3.session.Session(region_name=settings.aws_region or None)
+        self.region = region or self._session.region_name or "us-east-1"
+        self.account = account or "default"
+        self._config = client_config(settings, self.region)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        for service in ("ec2", "logs", "cloudwatch", "sts"):
+        for service in ("ec2", "logs", "cloudwatch", "sts") if warm else ():
             # Created up front (~40 ms each): the first request doesn't pay for it, and the endpoint
             # configuration (AWS_ENDPOINT_URL, profile) is read once, at start-up, like the rest of config.
             self.client(service)
+
+    @property
+    def session(self) -> boto3.session.Session:
+        return self._session
+
+    @property
+    def label(self) -> str:
+        """``account/region``: how answers name where a fact came from."""
+        return f"{self.account}/{self.region}"
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -64,6 +70,9 @@ class AwsClients:
         outcome = "ok"
         try:
             return method(**kwargs)
+        except CloudOpsError:  # raised by our own hooks, e.g. a refused AssumeRole while signing
+            outcome = "error"
+            raise
         except ClientError as exc:
             outcome, err = _classify(service, operation, exc)
             raise err from exc
@@ -83,6 +92,17 @@ class AwsClients:
             if self._metrics is not None:
                 self._metrics.aws_calls.labels(service, operation, outcome).inc()
                 self._metrics.aws_seconds.labels(service, operation).observe(took)
+
+
+def client_config(settings: Settings, region: str) -> Config:
+    """botocore's own timeouts, retries (adaptive by default) and pool size, from config."""
+    return Config(
+        region_name=region,
+        connect_timeout=settings.aws_connect_timeout_s,
+        read_timeout=settings.aws_read_timeout_s,
+        retries={"mode": settings.aws_retry_mode, "max_attempts": settings.aws_max_attempts},  # type: ignore[arg-type,typeddict-item]
+        max_pool_connections=max(10, settings.aws_parallelism * 2),
+    )
 
 
 def _snake(operation: str) -> str:
