@@ -175,15 +175,73 @@ def test_prometheus_finds_the_pod_and_the_service(deployment: dict[str, Any]) ->
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
+# Slack accepts at most 10 Socket Mode connections per app; each replica (and a rollout's surge pod) holds one.
+SOCKET_MODE_CONNECTIONS = 10
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A matchLabels-only label selector (the only form these manifests use) picks pods with ``labels``."""
+    assert set(selector) <= {"matchLabels"}, f"unexpected selector form: {selector}"
+    return bool(selector.get("matchLabels")) and selector["matchLabels"].items() <= labels.items()
+
+
 def test_disruption_budget_and_shutdown_fit_the_bot(deployment: dict[str, Any], container: dict[str, Any]) -> None:
     pdb = _kind("PodDisruptionBudget")
     labels = deployment["spec"]["template"]["metadata"]["labels"]
-    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
-    if deployment["spec"].get("replicas", 1) == 1:
-        assert pdb["spec"].get("minAvailable") in (None, 0), "with one replica minAvailable blocks every node drain"
+    assert _selects(pdb["spec"]["selector"], labels), "the PDB does not select the Deployment's pods"
+    assert pdb["spec"]["selector"] == deployment["spec"]["selector"], "PDB and Deployment should pick the same pods"
+    assert pdb["spec"].get("minAvailable") == 1 and "maxUnavailable" not in pdb["spec"], (
+        "a drain may take one bot at a time, never the last one")
+    assert pdb["spec"]["minAvailable"] < deployment["spec"]["replicas"], "minAvailable = replicas blocks every drain"
     assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > DRAIN_S
     resources = container["resources"]
     assert resources["requests"]["cpu"] and resources["requests"]["memory"] and resources["limits"]["memory"]
+
+
+def test_replicas_and_rollouts_keep_a_slack_connection(deployment: dict[str, Any]) -> None:
+    spec = deployment["spec"]
+    rolling = spec["strategy"]["rollingUpdate"]
+    assert spec["replicas"] >= 2, "one replica: a node drain or a crash leaves Slack with no connection"
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    assert rolling["maxUnavailable"] == 0 and rolling["maxSurge"] == 1, "start the new pod before stopping an old one"
+    assert spec["replicas"] + rolling["maxSurge"] <= SOCKET_MODE_CONNECTIONS, "more connections than Slack allows"
+
+
+def test_replicas_share_state_through_redis_from_the_secret(container: dict[str, Any]) -> None:
+    env = {e["name"]: e for e in container["env"]}
+    assert "CLOUDOPS_REDIS_URL" in env, "replicas without Redis each keep their own dedupe, limits and budgets"
+    ref = env["CLOUDOPS_REDIS_URL"].get("valueFrom", {}).get("secretKeyRef")
+    assert ref and "value" not in env["CLOUDOPS_REDIS_URL"], "the Redis URL carries a password: take it from the Secret"
+    secret = _kind("Secret")
+    assert ref["name"] == secret["metadata"]["name"] and ref["key"] == "CLOUDOPS_REDIS_URL"
+    example = secret["stringData"][ref["key"]]
+    assert example.startswith("rediss://"), "the example should use TLS (ElastiCache in-transit encryption)"
+    settings = load_settings({"CLOUDOPS_REDIS_URL": example})  # the bot accepts the example's form
+    assert settings.redis_url == example
+
+
+def test_replicas_are_spread_across_nodes_and_zones(deployment: dict[str, Any]) -> None:
+    pod = deployment["spec"]["template"]["spec"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    spread: dict[str, dict[str, Any]] = {}
+    for constraint in pod.get("topologySpreadConstraints", []):
+        assert _selects(constraint["labelSelector"], labels), f"spread over other pods: {constraint}"
+        assert constraint["maxSkew"] == 1
+        spread[constraint["topologyKey"]] = constraint
+    anti = pod.get("affinity", {}).get("podAntiAffinity", {})
+    anti_terms = anti.get("requiredDuringSchedulingIgnoredDuringExecution", []) + [
+        t["podAffinityTerm"] for t in anti.get("preferredDuringSchedulingIgnoredDuringExecution", [])]
+    for term in anti_terms:
+        assert _selects(term["labelSelector"], labels), f"anti-affinity against other pods: {term}"
+    keys = set(spread) | {t["topologyKey"] for t in anti_terms}
+    assert {"kubernetes.io/hostname", "topology.kubernetes.io/zone"} <= keys, f"spread only over {keys}"
+    zone = spread.get("topology.kubernetes.io/zone")
+    if zone is not None:  # single-zone clusters are common: a hard zone rule would leave pods Pending
+        assert zone["whenUnsatisfiable"] == "ScheduleAnyway"
+    for constraint in spread.values():
+        if constraint["whenUnsatisfiable"] == "DoNotSchedule":
+            # counted per ReplicaSet, or the old pods of a rollout could keep the surge pod Pending
+            assert "pod-template-hash" in constraint.get("matchLabelKeys", []), constraint
 
 
 # --- docker compose --------------------------------------------------------------------------------------
@@ -248,6 +306,27 @@ def test_compose_bot_runs_locked_down(compose: dict[str, Any]) -> None:
     assert bot["cap_drop"] == ["ALL"] and "no-new-privileges:true" in bot["security_opt"]
     assert all(p.startswith("127.0.0.1:") for svc in compose["services"].values() for p in svc.get("ports", [])), (
         "/logs and /query must not be published on every interface")
+
+
+def test_compose_redis_is_optional_private_and_where_the_comment_says(compose: dict[str, Any]) -> None:
+    """The optional Redis starts only with its profile, is reachable only by the bot, and runs locked down."""
+    optional = {name: svc for name, svc in compose["services"].items() if svc.get("profiles")}
+    if not optional:
+        pytest.skip("no optional services in docker-compose.yml")
+    _, bot = _bot_service(compose)
+    assert "profiles" not in bot and "profiles" not in compose["services"]["prometheus"], "the default stack"
+    assert not set(bot.get("depends_on", {})) & set(optional), "the bot must start without the optional Redis"
+    redis = compose["services"]["redis"]
+    assert not redis.get("ports"), "Redis without a password must not be published on the host"
+    assert redis["read_only"] is True and redis["cap_drop"] == ["ALL"] and "no-new-privileges:true" in redis[
+        "security_opt"]
+    assert redis["user"].split(":")[0] != "0"
+    text = (DEPLOY / "docker-compose.yml").read_text()
+    profile = redis["profiles"][0]
+    assert f"--profile {profile} up" in text
+    url = re.search(r"CLOUDOPS_REDIS_URL=(\S+)", text)
+    assert url and url.group(1).startswith("redis://redis:6379/"), "the URL in the comment names the service"
+    load_settings({"CLOUDOPS_REDIS_URL": url.group(1)})
 
 
 # --- Dockerfile ------------------------------------------------------------------------------------------

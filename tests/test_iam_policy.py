@@ -12,6 +12,12 @@ explicit Deny) but it is listed anyway: the policy then reads as the complete li
 does, and the /status AWS probe shows up in any review of it. The optional Bedrock model provider calls
 bedrock-runtime directly (not through AwsClients); its permission lives in deploy/iam-policy-bedrock.json
 so deployments that use an OpenAI-compatible endpoint do not grant model invocation.
+
+Reading other accounts, the bot's own role calls sts:AssumeRole (botocore's assume-role fetcher, recorded in
+the call log). That permission lives in deploy/iam-policy-assume.json, which only the bot's role gets:
+iam-policy.json is also what the read-only roles in the target accounts get, and they must not be able to
+assume further roles. So an operation granted by iam-policy-assume.json counts as covered here, and
+iam-policy.json must not grant it. The cross-account policies themselves: tests/test_iam_cross_account.py.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from bot.aws.session import AwsClients
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "deploy" / "iam-policy.json"
 BEDROCK_POLICY = ROOT / "deploy" / "iam-policy-bedrock.json"
+ASSUME_POLICY = ROOT / "deploy" / "iam-policy-assume.json"
 SOURCES = [p for d in ("bot", "handlers") for p in sorted((ROOT / d).rglob("*.py"))
            if p.name != "sandbox.py" and "emulators" not in p.parts]
 # boto3 service name -> IAM prefix. For these services the API operation name is the IAM action name.
@@ -48,6 +55,11 @@ def _actions(path: Path) -> list[str]:
         actions = statement["Action"]
         out += [actions] if isinstance(actions, str) else actions
     return out
+
+
+def _bot_role_only() -> set[str]:
+    """Actions granted to the bot's own role alone (assuming the target accounts' roles)."""
+    return set(_actions(ASSUME_POLICY)) if ASSUME_POLICY.exists() else set()
 
 
 def _aws_receiver(node: ast.expr) -> bool:
@@ -94,6 +106,19 @@ def direct_client_calls() -> dict[str, set[str]]:
     return out
 
 
+def assume_role_sites() -> list[str]:
+    """Places where the code assumes a role itself (not through AwsClients.call, so not in static_operations)."""
+    sites: list[str] = []
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            hit = ((isinstance(node, ast.Constant) and node.value in ("sts:AssumeRole", "AssumeRole"))
+                   or (isinstance(node, ast.Name) and node.id == "AssumeRoleCredentialFetcher")
+                   or (isinstance(node, ast.Attribute) and node.attr in ("assume_role", "AssumeRoleCredentialFetcher")))
+            if hit:
+                sites.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}")
+    return sites
+
+
 def to_iam(operation: str) -> str:
     service, _, op = operation.partition(":")
     assert service in IAM_PREFIX, f"no IAM prefix known for boto3 service {service!r}: add it to IAM_PREFIX"
@@ -112,7 +137,7 @@ def test_policy_grants_exactly_the_operations_the_code_calls() -> None:
     needed = {to_iam(op) for op in found}
     granted = _actions(POLICY)
     assert len(granted) == len(set(granted)), "an action is listed twice"
-    missing, unused = needed - set(granted), set(granted) - needed
+    missing, unused = needed - set(granted) - _bot_role_only(), set(granted) - needed
     assert not missing, f"the bot calls these but the policy does not grant them (AccessDenied in prod): {missing}"
     assert not unused, f"the policy grants these but no code calls them: {unused}"
     assert "sts:GetCallerIdentity" in needed  # the /status probe; see the module docstring
@@ -161,6 +186,16 @@ def test_direct_clients_are_known_and_their_policy_matches() -> None:
     assert set(_actions(BEDROCK_POLICY)) == needed
 
 
+def test_assuming_roles_is_granted_to_the_bots_role_only() -> None:
+    """AssumeRole belongs in iam-policy-assume.json (the bot's role), never in the policy target roles get."""
+    assert not set(_actions(POLICY)) & _bot_role_only(), (
+        "iam-policy.json is attached to the target accounts' read-only roles too: keep sts:AssumeRole out of it")
+    sites = assume_role_sites()
+    if sites:
+        assert "sts:AssumeRole" in _bot_role_only(), (
+            f"the code assumes roles ({sites[:3]}) but deploy/iam-policy-assume.json does not grant sts:AssumeRole")
+
+
 # --- dynamic: the real handlers against the seeded moto incident ----------------------------------------
 
 @pytest.fixture(scope="module")
@@ -199,8 +234,11 @@ def recorded(incident: SeededIncident) -> Iterator[set[str]]:
                 reply, _, outcome = dispatch.handle(Request(text=text, source=Source.COMMAND, user="U-IAM",
                                                             channel="C-IAM"), services)
                 assert outcome == "ok", f"/cloudops {text}: {reply.plain_text()[:300]}"
-                # the per-request record behind the audit event agrees with what the spy saw
-                assert set(reply.aws_operations) <= seen, (text, reply.aws_operations)
+                # the per-request record behind the audit event agrees with what the spy saw (AssumeRole
+                # is made by botocore's credential fetcher, outside AwsClients.call: see the docstring)
+                assumed = set(reply.aws_operations) & _bot_role_only()
+                assert set(reply.aws_operations) - assumed <= seen, (text, reply.aws_operations)
+                seen |= assumed
             llm.script(
                 Scripted(tool_calls=(ToolCall("list_instances", {}), ToolCall("list_log_groups", {}),
                                      ToolCall("get_alarms", {"state": "ALL"}),
@@ -219,7 +257,7 @@ def recorded(incident: SeededIncident) -> Iterator[set[str]]:
 
 
 def test_everything_the_running_bot_called_is_granted(recorded: set[str]) -> None:
-    granted = set(_actions(POLICY))
+    granted = set(_actions(POLICY)) | _bot_role_only()
     denied = {to_iam(op) for op in recorded} - granted
     assert recorded, "no AWS call was recorded: the scenario did not run"
     assert not denied, f"the bot called these during the scenario but the policy does not grant them: {denied}"
