@@ -1,4 +1,4 @@
-"""Shared-state primitives behind one small interface: dedupe keys, token buckets and counters.
+"""Shared-state primitives behind one small interface: dedupe keys, token buckets, counters, texts.
 
 Everything that must hold across replicas goes through a ``Store``. ``MemoryStore`` is the default
 for one process; a Redis implementation can replace it without touching callers. Each method is
@@ -26,12 +26,20 @@ class Store(Protocol):
     def get(self, key: str) -> int:
         """Current counter value (0 when absent or expired)."""
 
+    def put_text(self, key: str, value: str, ttl_s: float) -> None:
+        """Remember ``value`` under ``key`` for ``ttl_s`` (answers behind buttons, for any replica)."""
+
+    def get_text(self, key: str) -> str | None:
+        """The text put under ``key``, or None when absent or expired."""
+
 
 class MemoryStore:
     """Process-local store; bounded so a flood of unique keys cannot exhaust memory."""
 
-    def __init__(self, max_keys: int = 100_000) -> None:
+    def __init__(self, max_keys: int = 100_000, max_texts: int = 500) -> None:
         self._lock = threading.Lock()
+        self._texts: OrderedDict[str, tuple[str, float]] = OrderedDict()  # key -> (value, expiry)
+        self._max_texts = max_texts
         self._seen: OrderedDict[str, float] = OrderedDict()  # key -> expiry (monotonic)
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, last)
         self._counters: dict[str, tuple[int, float]] = {}  # key -> (value, expiry)
@@ -78,3 +86,15 @@ class MemoryStore:
         with self._lock:
             value, expiry = self._counters.get(key, (0, 0.0))
             return value if expiry > time.monotonic() else 0
+
+    def put_text(self, key: str, value: str, ttl_s: float) -> None:
+        with self._lock:
+            self._texts[key] = (value, time.monotonic() + ttl_s)
+            self._texts.move_to_end(key)
+            while len(self._texts) > self._max_texts:  # texts are large: a tighter bound than keys
+                self._texts.popitem(last=False)
+
+    def get_text(self, key: str) -> str | None:
+        with self._lock:
+            value, expiry = self._texts.get(key, ("", 0.0))
+            return value if expiry > time.monotonic() else None

@@ -121,6 +121,13 @@ class RedisStore:
         value = self._redis.get(f"{self._prefix}n:{key}")
         return int(value) if value is not None else 0
 
+    def put_text(self, key: str, value: str, ttl_s: float) -> None:
+        self._redis.set(f"{self._prefix}txt:{key}", value, px=_ms(ttl_s))
+
+    def get_text(self, key: str) -> str | None:
+        value = self._redis.get(f"{self._prefix}txt:{key}")
+        return str(value) if value is not None else None
+
     def ping(self) -> bool:
         """For start-up checks and /status: True when Redis answers within the timeout."""
         try:
@@ -181,6 +188,12 @@ class ResilientStore:
 
     def get(self, key: str) -> int:
         return self._call(lambda s: s.get(key))
+
+    def put_text(self, key: str, value: str, ttl_s: float) -> None:
+        self._call(lambda s: s.put_text(key, value, ttl_s))
+
+    def get_text(self, key: str) -> str | None:
+        return self._call(lambda s: s.get_text(key))
 
     def _call(self, op: Callable[[Store], T]) -> T:
         route = self._route()

@@ -125,6 +125,33 @@ def test_an_alarm_incident_is_announced_once(cluster: Any, aws: tuple[MotoSandbo
         cw.delete_alarms(AlarmNames=[ALARM])
 
 
+def test_answer_buttons_work_on_whichever_replica_gets_the_click(cluster: Any) -> None:
+    slack, reps, _ = cluster
+    parent, channel = slack.send_slash_command("status", user="U-btn", channel="C-rep-btn"), "C-rep-btn"
+    assert slack.wait_for(lambda: bool(slack.channel_messages(channel)), 20), parent
+    root = slack.channel_messages(channel)[0]["ts"]
+    assert slack.wait_for(lambda: any(_buttons(m) for m in _answers(slack, channel, root)), 30)
+    answer = next(m for m in _answers(slack, channel, root) if _buttons(m))
+    value = _buttons(answer)["answer_up"]
+    for _ in range(8):
+        slack.send_block_action(channel=channel, message_ts=answer["ts"], action_id="answer_up", value=value,
+                                user="U-btn")
+    said = lambda: [str(e.get("text")) for e in slack.ephemerals(channel)  # noqa: E731
+                    if "feedback" in str(e.get("text")) or "expired" in str(e.get("text"))]
+    assert slack.wait_for(lambda: len(said()) >= 8, 20)
+    votes = [sum(1 for x in log.read_text().splitlines() if '"event": "feedback"' in x) for log in reps.logs]
+    print(f"feedback clicks handled per replica {votes}")
+    assert said() == ["Thanks for the feedback."] * 8
+    assert all(n > 0 for n in votes), "the emulator should have spread the clicks over both replicas"
+
+
+def _buttons(message: dict[str, Any]) -> dict[str, str]:
+    for block in message.get("blocks", []):
+        if block.get("type") == "actions" and block.get("block_id") == "answer":
+            return {e["action_id"]: e["value"] for e in block["elements"]}
+    return {}
+
+
 def test_killing_redis_mid_run_loses_no_reply(cluster: Any) -> None:
     slack, _, redis_proc = cluster
     redis_proc.kill()

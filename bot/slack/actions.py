@@ -1,16 +1,15 @@
 """Buttons: on incident parents (Investigate / Acknowledge / Mute) and on every answer (Re-run, Show
 evidence, What was sent to the model, 👍/👎). Clicks arrive as block_actions and answer in the thread.
 
-Answers are remembered in a bounded per-process cache keyed by an id carried in the button value, so
-"show evidence" shows exactly what that answer was built from (on another replica, or after the cache
-has rolled over, the button says the answer has expired instead of guessing).
+Answers are remembered in the shared store (Redis when configured, else a bounded per-process cache)
+keyed by an id carried in the button value, so "show evidence" shows exactly what that answer was built
+from, whichever replica gets the click; once it has expired the button says so instead of guessing.
 """
 
 from __future__ import annotations
 
-import threading
+import json
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,9 @@ import structlog
 from slack_bolt import Ack
 
 from bot.errors import NotAllowedError
-from bot.models import Reply, Request, Source
+from bot.models import Reply, Request, Source, ThreadMessage
 from bot.slack.poster import PostError
+from bot.store import Store
 from bot.text.mrkdwn import code_block, escape
 from handlers import dispatch
 from handlers.guard import check_access
@@ -40,22 +40,39 @@ class Answer:
 
 
 class AnswerCache:
-    def __init__(self, size: int = 500) -> None:
-        self._items: OrderedDict[str, Answer] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
+    """Answers behind their buttons, in the shared ``Store``: with Redis, a click that Slack delivers to
+    another replica still finds the answer. Only what the buttons need is kept (the request to re-run,
+    the evidence and prompt to show, the command for feedback), cut to ``max_chars`` each."""
+
+    def __init__(self, store: Store, ttl_s: float, max_chars: int) -> None:
+        self._store = store
+        self._ttl_s = ttl_s
+        self._max = max_chars
 
     def put(self, answer: Answer) -> str:
         key = uuid.uuid4().hex[:16]
-        with self._lock:
-            self._items[key] = answer
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+        r = answer.request
+        self._store.put_text(f"answer:{key}", json.dumps({
+            "request": {"text": r.text, "source": r.source.value, "user": r.user, "channel": r.channel,
+                        "thread_ts": r.thread_ts, "user_groups": sorted(r.user_groups),
+                        "history": [[m.author, m.text] for m in r.history]},
+            "title": answer.reply.title, "model_used": answer.reply.model_used,
+            "evidence": answer.reply.evidence[: self._max], "prompt": answer.reply.prompt[: self._max],
+            "command": answer.command,
+        }), self._ttl_s)
         return key
 
     def get(self, key: str) -> Answer | None:
-        with self._lock:
-            return self._items.get(key)
+        raw = self._store.get_text(f"answer:{key}") if key.isalnum() and len(key) <= 32 else None
+        if raw is None:
+            return None
+        d = json.loads(raw)
+        q = d["request"]
+        request = Request(text=q["text"], source=Source(q["source"]), user=q["user"], channel=q["channel"],
+                          thread_ts=q["thread_ts"], user_groups=frozenset(q["user_groups"]),
+                          history=tuple(ThreadMessage(a, t) for a, t in q["history"]))
+        reply = Reply(title=d["title"], model_used=d["model_used"], evidence=d["evidence"], prompt=d["prompt"])
+        return Answer(request, reply, d["command"])
 
 
 def answer_buttons(answer_id: str, model_used: bool) -> dict[str, Any]:
