@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 RUN_STAMP := $(VENV)/.runtime-stamp
 ARGS   ?=
 
-.PHONY: demo test lint audit system-deps bench clean readme-transcript container-smoke
+.PHONY: demo test lint audit system-deps bench clean readme-transcript container-smoke docs-charts
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,12 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import bot, handlers, prompts, slack_bolt, moto, pytest" 
 	@touch $@
 
-# The demo needs only the runtime dependencies (a third of the dev set), so a fresh clone reaches the
-# prompt sooner; `make test` adds the dev extras to the same virtualenv.
+# The demo needs only the runtime dependencies and the charts extra (a third of the dev set), so a fresh
+# clone reaches the prompt sooner; `make test` adds the dev extras to the same virtualenv.
 $(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	@$(BIN)/pip install -q --disable-pip-version-check -e . 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[charts]' 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/python -c "import bot, handlers, prompts, slack_bolt, moto"
 	@touch $@
 
@@ -67,3 +67,6 @@ clean:
 
 readme-transcript: $(STAMP)  ## regenerate the README's demo transcript from bot/demo/readme-script.txt
 	@$(BIN)/python scripts/readme_transcript.py
+
+docs-charts: $(STAMP)  ## regenerate docs/images/*-chart.png from the real handlers and bot.charts
+	@$(BIN)/python scripts/render_doc_charts.py

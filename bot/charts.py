@@ -27,14 +27,15 @@ import os
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
-from bot.aws.records import MetricSeries
+from bot.models import ChartSpec
 
-__all__ = ["render_series_png"]
+__all__ = ["ChartsUnavailable", "Series", "render_chart", "render_series_png", "warm_up"]
 
 _DPI = 100
 _FRAME = "#EEF0F3"  # card around the plot
@@ -60,6 +61,29 @@ def _cache_dir_writable() -> bool:
     while not target.exists() and target != target.parent:
         target = target.parent
     return os.access(target, os.W_OK)
+
+
+class Series(Protocol):
+    """What a line needs. ``bot.aws.records.MetricSeries`` has this shape; so does a ChartSpec's line
+    once it carries the chart's unit. A protocol, not an import: this module sits beside bot.aws, not
+    above it, so the Slack edge can draw the transport-free ``ChartSpec`` without reaching into AWS."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def timestamps(self) -> Sequence[datetime]: ...
+    @property
+    def values(self) -> Sequence[float]: ...
+
+
+@dataclass(frozen=True)
+class _Line:
+    label: str
+    unit: str
+    timestamps: Sequence[datetime]
+    values: Sequence[float]
 
 
 class ChartsUnavailable(RuntimeError):
@@ -92,6 +116,16 @@ def _mpl() -> SimpleNamespace:
                            blended=blended_transform_factory)
 
 
+def warm_up() -> bool:
+    """Import matplotlib now rather than on the first chart (~0.6 s), for a process that will draw soon
+    and would rather not make its first user wait (the demo). False without the ``charts`` extra."""
+    try:
+        _mpl()
+    except ChartsUnavailable:
+        return False
+    return True
+
+
 def _plain(text: str) -> str:
     """Matplotlib reads ``$…$`` as math; names like ``$LATEST`` must print literally."""
     return text.replace("\\", "\\\\").replace("$", r"\$")
@@ -102,8 +136,15 @@ def _utc(ts: datetime) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
+def render_chart(spec: ChartSpec, *, width_px: int = 900, height_px: int = 360) -> bytes:
+    """The PNG for a reply's ``ChartSpec``: every line in the spec's unit, threshold and marker as given."""
+    lines = [_Line(s.label, spec.unit, s.timestamps, s.values) for s in spec.series]
+    return render_series_png(lines, title=spec.title, threshold=spec.threshold, threshold_label=spec.threshold_label,
+                             mark_at=spec.mark_at, width_px=width_px, height_px=height_px)
+
+
 def render_series_png(
-    series: Sequence[MetricSeries],
+    series: Sequence[Series],
     *,
     title: str,
     threshold: float | None = None,
@@ -128,7 +169,7 @@ def render_series_png(
         mpl.Canvas(fig)
         ax = fig.add_subplot()
         _style(ax, title)
-        drawn = [s for s in series if not s.empty]
+        drawn = [s for s in series if s.values]
         if drawn:
             _plot(mpl, ax, series, threshold, threshold_label, mark_at)
         else:
@@ -163,13 +204,13 @@ def _no_data(ax: Any) -> None:
             color=_MUTED, fontsize=16)
 
 
-def _plot(mpl: SimpleNamespace, ax: Any, series: Sequence[MetricSeries], threshold: float | None,
+def _plot(mpl: SimpleNamespace, ax: Any, series: Sequence[Series], threshold: float | None,
           threshold_label: str, mark_at: datetime | None) -> None:
     times: list[datetime] = []
     for i, s in enumerate(series):
         ts = [_utc(t) for t in s.timestamps[: len(s.values)]]
         times += ts
-        label = _plain(s.label if not s.empty else f"{s.label} (no datapoints)")
+        label = _plain(s.label if s.values else f"{s.label} (no datapoints)")
         few = len(ts) <= 20  # a lone point is invisible as a line: mark each point when there are few
         ax.plot(ts, list(s.values[: len(ts)]), color=_PALETTE[i % len(_PALETTE)], linewidth=2.0,
                 marker="o" if few else None, markersize=3.5, label=label)
@@ -201,7 +242,7 @@ def _time_axis(mpl: SimpleNamespace, ax: Any, times: list[datetime]) -> None:
     ax.set_xlabel("UTC", color=_MUTED, fontsize=9)
 
 
-def _value_axis(mpl: SimpleNamespace, ax: Any, series: Sequence[MetricSeries]) -> None:
+def _value_axis(mpl: SimpleNamespace, ax: Any, series: Sequence[Series]) -> None:
     units = list(dict.fromkeys(s.unit for s in series if s.unit))
     if units:
         ax.set_ylabel(_plain(" / ".join(units)), color=_TEXT, fontsize=10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -69,6 +70,32 @@ class Section:
 
 
 @dataclass(frozen=True)
+class ChartSeries:
+    """One line of a chart: UTC timestamps (naive = UTC) and values, oldest first."""
+
+    label: str
+    timestamps: tuple[datetime, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A chart to draw under the answer. Data, not pixels: the Slack edge renders it to a PNG, the
+    sidecar and the CLI ignore it (their text already carries the numbers and a sparkline)."""
+
+    title: str
+    series: tuple[ChartSeries, ...]
+    unit: str = ""
+    threshold: float | None = None  # an alarm's threshold: drawn as the red dashed line
+    threshold_label: str = ""
+    mark_at: datetime | None = None  # e.g. when the alarm fired: a vertical marker
+
+    @property
+    def points(self) -> int:
+        return sum(len(s.values) for s in self.series)
+
+
+@dataclass(frozen=True)
 class Usage:
     """Model usage for one request, summed over the tool loop."""
 
@@ -94,6 +121,7 @@ class Reply:
     aws_operations: tuple[str, ...] = ()  # "ec2:DescribeInstances", ... for the audit event
     evidence: str = ""  # the raw gathered evidence (redacted), for "show evidence"
     prompt: str = ""  # what was sent to the model (redacted), for "what was sent to the model"
+    charts: tuple[ChartSpec, ...] = ()  # drawn and uploaded into the thread by the Slack edge
 
     def plain_text(self) -> str:
         """A terminal/JSON-friendly rendering, used by the CLI, ``/query?format=text`` and the demo."""

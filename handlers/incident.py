@@ -6,12 +6,14 @@ groups, compacted · the other alarms firing now · then the model's triage (evi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.aws import cloudwatch, ec2
 from bot.aws.records import Alarm
-from bot.models import Reply, Request, Section
+from bot.models import ChartSpec, Reply, Request, Section
 from handlers.alarms import alarm_line
+from handlers.charting import alarm_chart
 from handlers.formatting import stamp
 from handlers.logs import compact_text, gather_logs, newest_errors, scrubbed_events
 from handlers.metrics import describe, sparkline
@@ -65,12 +67,14 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
     evidence: list[str] = [services.scrub(f"Alarm: {alarm.name} [{alarm.state}] since {stamp(alarm.updated)}: "
                                           f"{alarm.reason}")]
     missing: list[str] = []
+    charts: tuple[ChartSpec, ...] = ()
     metric = got["metric"]
     if isinstance(metric, Exception):
         missing.append("the alarm's metric")
     else:
         text = describe(metric) + (f"\n{sparkline(metric.values)}" if metric.values else "")
         sections.append(Section(title=f"{alarm.metric} around the breach", text=text, code=True))
+        charts = alarm_chart(alarm, metric, services.scrub)
         evidence.append(text)
     if "ec2" in got:
         if isinstance(got["ec2"], Exception):
@@ -105,6 +109,7 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
     if not groups:
         notes += ("No log group is mapped to this alarm (CLOUDOPS_ALARM_LOG_GROUPS).",)
     fallback = services.scrub(f"{alarm.name} fired: {alarm.reason}")
-    return finish(services, request, title=f"Evidence pack — {alarm.name}", sections=tuple(sections),
-                  evidence="\n\n".join(evidence), fallback=fallback, prompt="incident",
-                  values={"alarm": alarm.name}, notes=notes)
+    reply = finish(services, request, title=f"Evidence pack — {alarm.name}", sections=tuple(sections),
+                   evidence="\n\n".join(evidence), fallback=fallback, prompt="incident",
+                   values={"alarm": alarm.name}, notes=notes)
+    return replace(reply, charts=charts)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.aws import cloudwatch, ec2
 from bot.aws.records import MetricSeries
 from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
 from bot.progress import report
+from handlers.charting import series_chart
 from handlers.formatting import num, stamp
 from handlers.parsing import format_window, split_window
+from handlers.scope import fleet_targets, gather, labelled, split_scope
 from handlers.services import Services
 from handlers.summarize import finish
 
@@ -48,6 +52,7 @@ def sparkline(values: tuple[float, ...], width: int = 40) -> str:
 
 
 def handle_metrics(request: Request, args: list[str], services: Services) -> Reply:
+    args, scope = split_scope(args, request, services)
     rest, window = split_window(args, services.settings)
     if not rest:
         raise UserInputError("which instance?", USAGE)
@@ -56,13 +61,20 @@ def handle_metrics(request: Request, args: list[str], services: Services) -> Rep
         kind = rest[1].lower()
     if len(rest) > 2 or kind not in cloudwatch.EC2_METRICS:
         raise UserInputError(f"{' '.join(rest[1:])!r} is not a metric kind", USAGE)
-    instance = ec2.describe_instances(services.aws, rest[0], cap=2)
-    if len(instance) > 1:
-        raise UserInputError(f"{rest[0]!r} matches several instances", "use the instance id")
-    inst = instance[0]
+    ec2.selector_filters(rest[0])  # validate before any AWS call
+    targets = fleet_targets(scope, services)  # an instance lives in one account/region: look everywhere in scope
+    found, _ = gather(targets, services, lambda svc: ec2.describe_instances(svc.aws, rest[0], cap=2), lookup=True)
+    matches = [(t, i) for t in sorted(found) for i in found[t]]
+    if len(matches) > 1:
+        places = ", ".join(f"{i.instance_id} in {t.label}" for t, i in matches[:4])
+        raise UserInputError(f"{rest[0]!r} matches several instances ({places})",
+                             "use the instance id" + (" and --account/--region" if len(found) > 1 else ""))
+    target, inst = matches[0]
+    services = services.at(target)
     report(f"Reading {kind} metrics of {inst.name or inst.instance_id}…")
     series = cloudwatch.instance_metrics(services.aws, inst.instance_id, kind, window, now=services.clock())
-    label = f"{inst.name or inst.instance_id} ({inst.instance_id})"
+    label = f"{inst.name or inst.instance_id} ({inst.instance_id})" + (
+        f" — {target.label}" if labelled(services, targets) else "")
     lines = [describe(s) for s in series]
     charts = [f"{s.label}: {sparkline(s.values)}" for s in series if not s.empty]
     evidence = "\n".join(lines)
@@ -74,6 +86,8 @@ def handle_metrics(request: Request, args: list[str], services: Services) -> Rep
     else:
         fallback = (f"{main.label} for {label}: last {num(main.values[-1])}{main.unit if main.unit == '%' else ''}, "
                     f"peak {num(max(main.values))}, trend {trend(main.values)}.")
-    return finish(services, request, title=f"Metrics — {label}", sections=sections, evidence=evidence,
-                  fallback=services.scrub(fallback), prompt="metrics",
-                  values={"instance": label, "kind": kind, "window": format_window(window)})
+    reply = finish(services, request, title=f"Metrics — {label}", sections=sections, evidence=evidence,
+                   fallback=services.scrub(fallback), prompt="metrics",
+                   values={"instance": label, "kind": kind, "window": format_window(window)})
+    chart_title = services.scrub(f"{kind} — {label}, last {format_window(window)}")
+    return replace(reply, charts=series_chart(chart_title, series))

@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from bot.aws.records import MetricSeries
-from bot.charts import render_series_png
+from bot.charts import render_chart, render_series_png
+from bot.models import ChartSeries, ChartSpec
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -106,6 +107,18 @@ def test_rendering_from_eight_threads_gives_the_same_charts_as_one_thread() -> N
     for job, png in zip(jobs, concurrent, strict=True):
         assert decode(png).size == (job[3], 240)
         assert png == render(job)
+
+
+def test_a_replys_chart_spec_draws_the_same_picture_as_the_series_it_came_from() -> None:
+    """Handlers hand the Slack edge a transport-free ChartSpec; nothing (unit, threshold, marker) is lost."""
+    a, b = cpu(), cpu(label="CPUUtilization (maximum)", phase=1.0)
+    mark = START + timedelta(minutes=90)
+    spec = ChartSpec(title="api-1-cpu-high", unit="%", threshold=80.0, threshold_label="Average > 80", mark_at=mark,
+                     series=tuple(ChartSeries(s.label, s.timestamps, s.values) for s in (a, b)))
+    direct = render_series_png([a, b], title="api-1-cpu-high", threshold=80.0, threshold_label="Average > 80",
+                               mark_at=mark)
+    assert render_chart(spec) == direct
+    assert reddish(decode(direct)) > 300
 
 
 def test_importing_is_cheap_and_a_read_only_home_gets_a_private_cache_dir(tmp_path: Path) -> None:

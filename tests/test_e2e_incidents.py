@@ -1,14 +1,17 @@
 """Alarm-driven incident threads through the Slack emulator and moto: set_alarm_state transitions drive
-the whole life cycle; a restart posts nothing new; buttons arrive as block_actions and take effect."""
+the whole life cycle (the evidence pack with a chart of the alarm's metric and threshold); a restart posts
+nothing new; buttons arrive as block_actions and take effect."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from matplotlib import image as mpimg
 
 from bot.aws.sandbox import SeededIncident
 from bot.emulators.aws import MotoSandbox
@@ -40,6 +43,21 @@ def _parents(slack: SlackEmulator, name: str) -> list[dict[str, Any]]:
     return [m for m in slack.channel_messages(CH) if name in str(m.get("text", ""))]
 
 
+def _assert_alarm_chart(slack: SlackEmulator, message: dict[str, Any], alarm: str) -> None:
+    """The evidence pack's chart: a real PNG of the alarm's metric with its threshold drawn in red."""
+    assert len(message.get("files") or []) == 1, text_of(message)
+    shared = message["files"][0]
+    assert shared["mimetype"] == "image/png" and alarm in shared["title"]
+    png = next(f for f in slack.files() if f.file_id == shared["id"]).content
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    pixels = mpimg.imread(io.BytesIO(png), format="png")  # decodes for real: a corrupt file raises
+    assert pixels.shape[:2] == (360, 900)
+    red = (pixels[..., 0] > 0.67) & (pixels[..., 1] < 0.35) & (pixels[..., 2] < 0.35)
+    assert red.sum() > 300, "no red threshold line"  # red is reserved for the threshold in bot.charts
+    alt = next(c.params for c in reversed(slack.calls("files.getUploadURLExternal")))
+    assert "Threshold Average > 80" in str(alt.get("alt_txt"))
+
+
 def test_incident_life_cycle_restart_and_buttons(cw: Any, incident: SeededIncident) -> None:
     name = NAMES[0]
     with SlackEmulator() as slack:
@@ -53,23 +71,24 @@ def test_incident_life_cycle_restart_and_buttons(cw: Any, incident: SeededIncide
             parent = parents[0]
             assert parent["metadata"]["event_type"] == "cloudops_incident"
             assert "&lt;!channel&gt;" in text_of(parent)  # the alarm reason is data, escaped
-            evidence = text_of(slack.wait_thread_replies(CH, parent["ts"], 1, 20)[0])
-            assert "Evidence pack" in evidence and "CPUUtilization" in evidence
-            assert incident.instances["api-1"] in evidence  # EC2 status of the alarm's instance
+            evidence, chart = slack.wait_thread_replies(CH, parent["ts"], 2, 20)[:2]
+            assert "Evidence pack" in text_of(evidence) and "CPUUtilization" in text_of(evidence)
+            assert incident.instances["api-1"] in text_of(evidence)  # EC2 status of the alarm's instance
+            _assert_alarm_chart(slack, chart, name)
 
             watcher.poll_once()  # still in ALARM: deduplicated, nothing new
-            assert len(_parents(slack, name)) == 1 and len(slack.thread(CH, parent["ts"])) == 2
+            assert len(_parents(slack, name)) == 1 and len(slack.thread(CH, parent["ts"])) == 3
 
             _set(cw, name, "OK")
             watcher.poll_once()
-            replies = slack.wait_thread_replies(CH, parent["ts"], 2, 10)
+            replies = slack.wait_thread_replies(CH, parent["ts"], 3, 10)
             assert "ALARM → OK" in text_of(replies[-1])
             assert "State: *OK*" in text_of(slack.thread(CH, parent["ts"])[0])  # parent updated in place
 
             _set(cw, name, "ALARM")
             watcher.poll_once()  # within the re-open window: same thread
-            replies = slack.wait_thread_replies(CH, parent["ts"], 3, 10)
-            assert "re-opened" in text_of(replies[2])
+            replies = slack.wait_thread_replies(CH, parent["ts"], 4, 10)
+            assert "re-opened" in text_of(replies[3])
             assert len(_parents(slack, name)) == 1
 
             slack.send_block_action(channel=CH, message_ts=parent["ts"], action_id="incident_ack", value=name,

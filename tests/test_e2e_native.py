@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.aws.sandbox import SeededIncident
-from bot.emulators.llm_server import FakeLLMServer, Scripted
+from bot.emulators.llm_server import FakeLLMServer, Scripted, ToolCall
 from bot.emulators.slack import SlackEmulator
 from tests.harness import Running, running_bot, text_of
 
@@ -79,6 +79,38 @@ def test_direct_messages_are_answered_in_their_own_thread(native: Running, llm: 
                       "text": "what is alarming right now?"})
     reply = slack.wait_thread_replies("D-dm", ts, 1, 15)[0]
     assert reply["thread_ts"] == ts and "Nothing alarming" in text_of(reply)
+
+
+# The tool a model would pick for each suggested prompt of the agent view, and what its result must show.
+PROMPT_TOOLS = {
+    "What is alarming right now?": (ToolCall("get_alarms", {"state": "ALARM"}), "api-1-cpu-high"),
+    "Summarise errors in the API logs": (ToolCall("search_logs", {"group": "api", "terms": ["ERROR"]}),
+                                         "ERROR [gateway]"),
+    "Which EC2 instances need attention?": (ToolCall("list_instances", {}), "stopped"),
+}
+
+
+def test_the_agent_views_suggested_prompts_are_answered_from_aws_evidence(native: Running,
+                                                                          llm: FakeLLMServer) -> None:
+    """Each one-click prompt of the Messages tab arrives as a direct message: it takes the ask path, the
+    model is offered the tools (and the `api` alias) that answer it, and their real results reach it."""
+    from bot.slack.conversations import SUGGESTED_PROMPTS
+
+    slack = native.slack
+    assert {message for _, message in SUGGESTED_PROMPTS} == set(PROMPT_TOOLS), "a prompt without a check here"
+    for i, (message, (call, shown)) in enumerate(PROMPT_TOOLS.items()):
+        llm.script(Scripted(tool_calls=(call,)), Scripted(content=f"Answer {i} from the evidence."))
+        ts = slack.post_user_message("D-prompts", message, user="U-agent")
+        slack.send_event({"type": "message", "channel": "D-prompts", "channel_type": "im", "user": "U-agent",
+                          "ts": ts, "text": message})
+        reply = slack.wait_thread_replies("D-prompts", ts, 1, 20)[0]
+        assert f"Answer {i} from the evidence." in text_of(reply)
+        first, second = llm.received()[-2:]
+        offered = {t["function"]["name"] for t in first.get("tools", [])}
+        assert call.name in offered and message in first["messages"][-1]["content"]
+        assert "api=/ecs/api-prod" in first["messages"][-1]["content"]  # "the API logs" resolves to a group
+        results = [m["content"] for m in second["messages"] if m["role"] == "tool"]
+        assert results and shown in results[-1], results
 
 
 def test_messages_tab_welcome_is_posted_once(native: Running) -> None:

@@ -36,6 +36,10 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.update": {"chat:write"},
     # chat:write since Slack's 2026-03-05 changelog (assistant:write was accepted during the transition).
     "assistant.threads.setStatus": {"chat:write"},
+    # Streamed answers (docs.slack.dev/reference/methods/chat.startStream and …appendStream/…stopStream).
+    "chat.startStream": {"chat:write"},
+    "chat.appendStream": {"chat:write"},
+    "chat.stopStream": {"chat:write"},
     "conversations.replies": {"channels:history", "groups:history"},
     "conversations.history": {"channels:history", "groups:history"},
     "usergroups.users.list": {"usergroups:read"},
@@ -196,3 +200,29 @@ def test_shortcuts_and_the_messages_tab_match_the_code(manifest: dict[str, Any])
 def test_interactivity_is_on_exactly_when_buttons_are_handled(manifest: dict[str, Any]) -> None:
     has_actions = any(kind in {"action", "shortcut", "view"} for kind, _ in registered_listeners())
     assert manifest["settings"]["interactivity"]["is_enabled"] is has_actions
+
+
+def test_agent_view_describes_the_agent_and_offers_the_prompts_the_bot_lists(manifest: dict[str, Any]) -> None:
+    """Slack's agent messaging experience: a description and one-click prompts in the Messages tab. The
+    prompts are the bot's own list (the welcome shows them too) and each one reaches the `ask` path."""
+    from bot.models import Request, Source
+    from bot.slack.conversations import SUGGESTED_PROMPTS, WELCOME
+    from handlers.router import resolve
+
+    agent = manifest["features"]["agent_view"]
+    description = agent["agent_description"]
+    assert 40 <= len(description) <= 300 and "read-only" in description.lower()
+    prompts = [(p["title"], p["message"]) for p in agent["suggested_prompts"]]
+    assert prompts == list(SUGGESTED_PROMPTS), "slack-manifest.yml and bot/slack/conversations.py disagree"
+    assert 1 <= len(prompts) <= 4 and all(title and len(title) <= 40 for title, _ in prompts)
+    messages = [message for _, message in prompts]
+    assert {"What is alarming right now?", "Summarise errors in the API logs"} <= set(messages)
+    for message in messages:
+        assert f"• {message}" in WELCOME
+        route, args = resolve(Request(text=message, source=Source.MENTION))
+        assert (route.verb, args) == ("ask", [message]), f"{message!r} would not reach the ask path"
+    # The agent view is the Messages tab: a prompt arrives as a direct message, the tab's opening as
+    # app_home_opened; both are already subscribed, so the block needs no scope or event of its own.
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert {("event", "message"), ("event", "app_home_opened")} <= registered_listeners()
+    assert {"message.im", "app_home_opened"} <= set(manifest["settings"]["event_subscriptions"]["bot_events"])

@@ -15,9 +15,17 @@ if TYPE_CHECKING:
 
 SHORTCUT_ID = "ask_cloudops"  # the message shortcut "Ask CloudOps about this" (slack-manifest.yml)
 WELCOME_TTL_S = 30 * 86400
+# (title, message): the prompts Slack's agent view offers (features.agent_view.suggested_prompts in
+# slack-manifest.yml, which tests/test_manifest.py holds equal to this) and the welcome lists. Each is a
+# plain question, so it takes the `ask` path like any direct message.
+SUGGESTED_PROMPTS: tuple[tuple[str, str], ...] = (
+    ("What is alarming?", "What is alarming right now?"),
+    ("Summarise API errors", "Summarise errors in the API logs"),
+    ("Unhealthy instances", "Which EC2 instances need attention?"),
+)
 WELCOME = ("Hi, I'm CloudOps. Ask me about your AWS workloads, for example:\n"
-           "• What is alarming right now?\n• Summarise errors in the API logs\n• How is api-1 doing?\n"
-           "Each message starts its own thread; follow-ups in a thread keep the context.")
+           + "".join(f"• {message}\n" for _, message in SUGGESTED_PROMPTS)
+           + "Each message starts its own thread; follow-ups in a thread keep the context.")
 
 
 def on_home_opened(bot: SlackBot, ack: Ack, event: dict[str, Any]) -> None:

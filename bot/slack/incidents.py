@@ -20,6 +20,7 @@ from bot.aws import cloudwatch
 from bot.aws.records import Alarm
 from bot.errors import CloudOpsError
 from bot.models import Request, Source
+from bot.slack.chart_upload import post_charts
 from bot.slack.incident_view import Incident, epoch, parent_blocks
 from bot.slack.poster import PostError
 from bot.slack.render import render
@@ -164,6 +165,7 @@ class IncidentWatcher:
                 return
             for message in render(reply):
                 self.bot.poster.post(inc.channel, message, inc.ts)
+            post_charts(self.bot.poster, inc.channel, inc.ts, reply.charts)  # the metric, its threshold
 
         self.bot.queue.submit(job)
 
