@@ -33,7 +33,7 @@ AWS_OPS = {
 AWS_OUTCOMES = ("ok", "throttled", "denied", "not_found", "error")
 MODEL_OUTCOMES = ("ok", "error", "timeout", "rate_limited")
 SLACK_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "conversations.replies",
-                 "conversations.history", "other")
+                 "conversations.history", "chat.startStream", "chat.appendStream", "chat.stopStream", "other")
 SLACK_OUTCOMES = ("ok", "error", "rate_limited")
 ACTIONS = ("incident_investigate", "incident_ack", "incident_mute")
 REDACTION_KINDS: tuple[str, ...] = ()  # filled lazily from the redactor's rule kinds

@@ -155,3 +155,21 @@ def test_pieces_always_add_up_to_the_scrubbed_text_and_carry_no_secret(case: tup
     hidden: list[SecretCase] = [c for c in _SECRET_CASES if c.secret in text and c.secret not in full]
     for secret_case in hidden:
         assert not any(secret_case.secret in piece for piece in pieces)
+
+
+@pytest.mark.parametrize(("kind", "secret", "line"), SECRET_LINES, ids=[k for k, _, _ in SECRET_LINES])
+def test_the_slack_stream_scrub_keeps_secrets_mentions_and_links_out_of_every_piece(kind: str, secret: str,
+                                                                                     line: str) -> None:
+    """What bot.slack.stream plugs in: redaction plus Slack escaping plus markdown-link neutralising."""
+    from bot.slack.stream import scrub_for_slack
+
+    text = (PROSE + "Ping <!channel> and @here, see [the runbook](https://evil.example/x) & retry. " + line
+            + " " + PROSE)
+    scrubber = StreamScrubber(scrub_for_slack)
+    pieces = [scrubber.feed(text[i:i + 5]) for i in range(0, len(text), 5)]
+    pieces.append(scrubber.finish())
+    joined = "".join(pieces)
+    assert joined == scrub_for_slack(text) and f"[REDACTED:{kind}]" in joined
+    assert leaks(secret, pieces) == []
+    assert "<" not in joined and "](" not in joined and "@here" not in joined
+    assert "&lt;!channel&gt;" in joined and "[the runbook]" in joined and " &amp; retry" in joined

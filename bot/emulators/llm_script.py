@@ -63,6 +63,12 @@ class Scripted:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     retry_after_s: float = 1.0  # only sent with 429; small values keep retry tests fast
+    # Streaming (stream=True): characters per content/argument chunk (None = the server's chunk_chars)
+    # and the pause before each chunk after the first (None = the server's chunk_delay_s), so a test or
+    # a benchmark can watch an answer arrive over time.
+    chunk_chars: int | None = None
+    chunk_delay_s: float | None = None
+    cut_after_chunks: int | None = None  # drop the connection after this many events: a stream that breaks off
     # For an error turn (status >= 400) a non-None `content` becomes the error message.
 
 

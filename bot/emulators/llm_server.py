@@ -37,7 +37,8 @@ _JOIN_TIMEOUT_S = 2.0
 
 
 class _Aborted(Exception):
-    """The server is stopping while a request waits; drop the connection without an answer."""
+    """Drop the connection without (the rest of) an answer: the server is stopping, or a scripted stream
+    breaks off."""
 
 
 class _Handler(PeerHandler):
@@ -105,7 +106,9 @@ class _Handler(PeerHandler):
             "cid": cid,
         }
         if request.get("stream"):
-            self._send_stream(stream_chunks(turn, request, chunk_chars=fake.chunk_chars, **ids))
+            size = turn.chunk_chars if turn.chunk_chars is not None else fake.chunk_chars
+            pause = turn.chunk_delay_s if turn.chunk_delay_s is not None else fake.chunk_delay_s
+            self._send_stream(stream_chunks(turn, request, chunk_chars=size, **ids), pause, turn.cut_after_chunks)
         else:
             self._send_json(200, completion_body(turn, request, **ids))
 
@@ -131,14 +134,23 @@ class _Handler(PeerHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_stream(self, chunks: Iterable[dict[str, Any]]) -> None:
-        """Server-sent events over chunked encoding, so the connection stays reusable like the real API."""
+    def _send_stream(self, chunks: Iterable[dict[str, Any]], pause_s: float = 0.0,
+                     cut_after: int | None = None) -> None:
+        """Server-sent events over chunked encoding, so the connection stays reusable like the real API.
+
+        ``pause_s`` is slept (interruptibly) before every event after the first, like a model writing;
+        ``cut_after`` events in, the connection is dropped without the end of the stream.
+        """
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for chunk in chunks:
+        for i, chunk in enumerate(chunks):
+            if cut_after is not None and i >= cut_after:
+                raise _Aborted
+            if i:
+                self._wait(pause_s)
             self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
         self._write_chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
@@ -161,6 +173,7 @@ class FakeLLMServer(Scriptable):
         error_status: int = 500,
         seed: int = 0,
         chunk_chars: int = 8,
+        chunk_delay_s: float = 0.0,
     ) -> None:
         self.api_key = api_key
         self.model = model
@@ -169,6 +182,7 @@ class FakeLLMServer(Scriptable):
         self.error_status = error_status
         self.seed = seed
         self.chunk_chars = chunk_chars
+        self.chunk_delay_s = chunk_delay_s
         self._init_script()
         self._stopping = threading.Event()
         self._httpd: LoopbackServer | None = None

@@ -15,6 +15,8 @@ Translation notes (Converse rules that OpenAI format does not have):
   ``toolConfig`` and rewrite the earlier tool calls and results as plain text in the same turns. The
   model keeps all the evidence, cannot call a tool, and so always answers in text. Any tool call a
   model still returns in that mode is dropped, as OpenAI would never return one.
+* Answers are not streamed (``converse``, not ``converse_stream``): when the edge shows answers as they
+  are written, the whole answer text goes to the answer sink as one piece once it has arrived.
 * Retries and timeouts are botocore's (standard mode; ``llm_max_retries`` retries after the first
   attempt, ``llm_timeout_s`` per read), mirroring what the openai SDK does for LlmClient.
 """
@@ -35,6 +37,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from bot import progress
 from bot.config import Settings
 from bot.errors import ModelError
 from bot.llm.accounting import ModelAccounting
@@ -125,6 +128,8 @@ class BedrockClient:
         text = "".join(str(b["text"]) for b in blocks if "text" in b)
         stop = str(resp.get("stopReason") or "")
         self.last_error = ""
+        if not calls:  # Converse is not streamed: a bound answer sink gets the whole answer as one piece
+            progress.answer_text(text)
         return Completion(content=text, tool_calls=calls, prompt_tokens=prompt_tokens,
                           completion_tokens=completion_tokens, finish_reason=_FINISH.get(stop, stop))
 

@@ -1,21 +1,25 @@
 """A thin wrapper over the openai SDK: config-driven timeouts/retries, metrics, typed errors.
 
 The SDK already does exponential-backoff retries (``max_retries``) and timeouts; we configure them
-rather than re-implement them.
+rather than re-implement them. When the request's edge shows answers as they are written (an answer sink
+is bound, see ``bot.progress``), the call streams; otherwise it is one plain request.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import openai
 
+from bot import progress
 from bot.config import Settings
 from bot.errors import ModelError
 from bot.llm.accounting import ModelAccounting
 from bot.metrics import Metrics
+from bot.text.tokens import count_tokens
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,10 @@ class LlmClient:
         start = time.perf_counter()
         outcome = "ok"
         try:
-            resp = self._client.chat.completions.create(**kwargs)
+            if progress.answer_streaming():
+                completion = self._streamed(kwargs, messages)
+            else:
+                completion = self._whole(self._client.chat.completions.create(**kwargs))
         except openai.APITimeoutError as exc:
             outcome = "timeout"
             raise self._fail(f"the model did not answer within {self._settings.llm_timeout_s:.0f}s",
@@ -101,21 +108,73 @@ class LlmClient:
                              "check OPENAI_BASE_URL and network access") from exc
         finally:
             self._accounting.call(outcome, time.perf_counter() - start)
-        if not resp.choices:
+        if completion is None:
             raise self._fail("the model returned no answer", "try again")
+        self._accounting.usage(completion.prompt_tokens, completion.completion_tokens)
+        self.last_error = ""
+        return completion
+
+    @staticmethod
+    def _whole(resp: Any) -> Completion | None:
+        if not resp.choices:
+            return None
         choice = resp.choices[0]
         usage = resp.usage
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        self._accounting.usage(prompt_tokens, completion_tokens)
         calls = tuple(
             ToolCall(id=tc.id or f"call_{i}", name=tc.function.name or "", arguments=tc.function.arguments or "{}")
             for i, tc in enumerate(choice.message.tool_calls or [])
             if getattr(tc, "function", None) is not None
         )
-        self.last_error = ""
-        return Completion(content=choice.message.content or "", tool_calls=calls, prompt_tokens=prompt_tokens,
-                          completion_tokens=completion_tokens, finish_reason=choice.finish_reason or "")
+        return Completion(content=choice.message.content or "", tool_calls=calls,
+                          prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                          completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                          finish_reason=choice.finish_reason or "")
+
+    def _streamed(self, kwargs: dict[str, Any], messages: list[dict[str, Any]]) -> Completion | None:
+        """The same request with ``stream=True``: content deltas go to the bound answer sink as they arrive,
+        tool-call deltas are joined by index, and usage comes from the final chunk (``include_usage``), so
+        the Completion and the token accounting are what the non-streamed call gives. A stream that breaks
+        off raises the SDK's APITimeoutError / APIConnectionError from the iteration, handled like any call.
+
+        Text the model writes before it decides to call a tool is not the answer: the sink is told to drop
+        it (``answer_discard``) and the rest of that step is not forwarded. An endpoint that ignores
+        ``stream_options`` sends no usage; tokens are then counted locally so budgets still apply.
+        """
+        content: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        finish, usage, seen = "", None, False
+        with self._client.chat.completions.create(
+                **kwargs, stream=True, stream_options={"include_usage": True}) as stream:
+            for chunk in stream:
+                usage = chunk.usage or usage
+                for choice in chunk.choices[:1]:
+                    seen = True
+                    delta = choice.delta
+                    if delta.content:
+                        content.append(delta.content)
+                        if not calls:
+                            progress.answer_text(delta.content)
+                    for tc in delta.tool_calls or []:
+                        if not calls and content:
+                            progress.answer_discard()
+                        call = calls.setdefault(tc.index, {"id": "", "name": "", "arguments": []})
+                        call["id"] = tc.id or call["id"]
+                        if tc.function is not None:
+                            call["name"] += tc.function.name or ""
+                            call["arguments"].append(tc.function.arguments or "")
+                    finish = choice.finish_reason or finish
+        if not seen:
+            return None
+        text = "".join(content)
+        tool_calls = tuple(ToolCall(id=c["id"] or f"call_{i}", name=c["name"],
+                                    arguments="".join(c["arguments"]) or "{}") for i, c in sorted(calls.items()))
+        if usage is not None:
+            prompt_tokens, completion_tokens = int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)
+        else:
+            prompt_tokens = count_tokens(json.dumps(messages, default=str))
+            completion_tokens = count_tokens(text + "".join(c.arguments for c in tool_calls))
+        return Completion(content=text, tool_calls=tool_calls, prompt_tokens=prompt_tokens,
+                          completion_tokens=completion_tokens, finish_reason=finish)
 
     def _fail(self, message: str, hint: str) -> ModelError:
         self.last_error = message

@@ -25,12 +25,14 @@ from bot.errors import NotAllowedError, RateLimitedError, UserInputError
 from bot.metrics import ACTIONS
 from bot.models import Reply, Request, ThreadMessage
 from bot.slack.actions import ANSWER_ACTIONS, Answer, AnswerCache, answer_buttons, on_answer_action, on_incident_action
+from bot.slack.chart_upload import post_charts
 from bot.slack.conversations import SHORTCUT_ID, on_home_opened, on_shortcut
 from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
 from bot.slack.poster import Poster, PostError
 from bot.slack.render import SlackMessage, render
 from bot.slack.status import StatusLine
+from bot.slack.stream import AnswerStream
 from bot.slack.workqueue import WorkQueue
 from bot.state import BotState
 from bot.text.mrkdwn import escape, inline_code
@@ -66,6 +68,7 @@ class SlackBot:
         auth = self.web.auth_test()
         self.bot_user_id = str(auth.get("user_id", ""))
         self.bot_id = str(auth.get("bot_id", ""))
+        self.team_id = str(auth.get("team_id", ""))  # streamed answers name their recipient's team
         # Bolt's listener pool only runs ack-and-enqueue listeners, sized like the socket's reader pool.
         self.app = App(client=self.web, process_before_response=False,
                        listener_executor=ThreadPoolExecutor(settings.slack_concurrency, thread_name_prefix="bolt"))
@@ -77,7 +80,7 @@ class SlackBot:
         self._lock = threading.Lock()
         self._aborting = False  # set when the drain time ran out: queued jobs abort instead of starting
         self.incidents: Any = None  # IncidentWatcher when CLOUDOPS_ALARM_CHANNEL is set (see runtime)
-        self.answers = AnswerCache()
+        self.answers = AnswerCache(services.store, self.settings.answer_ttl_s, self.settings.answer_max_chars)
         configure(self.app, self)
 
     # --- the listener table -------------------------------------------------------------------------
@@ -237,15 +240,23 @@ class SlackBot:
         self.state.add_in_flight(1)
         start = time.perf_counter()
         command, outcome = "unknown", "internal"
+        status = StatusLine(self.poster, channel, thread_ts)
+        stream = AnswerStream.for_thread(self.poster, self.settings, channel, thread_ts, user=request.user,
+                                         team=self.team_id)
         try:
-            token = progress.bind(StatusLine(self.poster, channel, thread_ts))
+            token, answer_token = progress.bind(status), progress.bind_answer(stream)
             try:
                 reply, command, outcome = dispatch.handle(request, self.services, admitted)
             finally:
+                progress.unbind_answer(answer_token)
                 progress.unbind(token)
             answer_id = self.answers.put(Answer(request, reply, command)) if reply.ok else ""
-            self._deliver(job, channel, thread_ts, reply, answer_id)
+            self._deliver(job, channel, thread_ts, reply, answer_id, stream)
+            if stream is not None and stream.shown:
+                status.clear()  # no new message was posted that would have cleared it
         finally:
+            if stream is not None:
+                stream.cancel()  # closes a stream left open (aborted at shutdown); a no-op after finish
             self.metrics.in_flight.dec()
             self.state.add_in_flight(-1)
             self.metrics.requests.labels(request.source.value, command, outcome).inc()
@@ -253,19 +264,15 @@ class SlackBot:
             with self._lock:
                 self._active.pop(job, None)
 
-    def _deliver(self, job: str, channel: str, thread_ts: str, reply: Reply, answer_id: str = "") -> None:
+    def _deliver(self, job: str, channel: str, thread_ts: str, reply: Reply, answer_id: str = "",
+                 stream: AnswerStream | None = None) -> None:
         with self._lock:
             if job in self._finished:  # aborted at shutdown: the user already has a message
                 return
             self._finished.add(job)
-        messages = render(reply)
-        if answer_id:
-            last = messages[-1]
-            extra = answer_buttons(answer_id, reply.model_used)
-            if len(last.blocks) < 50:
-                messages[-1] = SlackMessage(last.text, [*last.blocks, extra])
-            else:
-                messages.append(SlackMessage(last.text, [extra]))
+        # A streamed answer already has its message: the reply goes there and only the rest is posted.
+        messages = (stream.finish(reply, lambda r: self._messages(r, answer_id)) if stream is not None
+                    else self._messages(reply, answer_id))
         for message in messages:
             try:
                 self.poster.post(channel, message, thread_ts)
@@ -276,6 +283,21 @@ class SlackBot:
                 if not self.post_text_safely(channel, thread_ts, fallback):
                     self.metrics.reply_failures.inc()
                     return
+        if reply.charts:  # after the answer: a chart that fails costs one line, never the answer
+            post_charts(self.poster, channel, thread_ts, reply.charts)
+
+    @staticmethod
+    def _messages(reply: Reply, answer_id: str) -> list[SlackMessage]:
+        """The rendered reply with the answer buttons on its last message."""
+        messages = render(reply)
+        if answer_id:
+            last = messages[-1]
+            extra = answer_buttons(answer_id, reply.model_used)
+            if len(last.blocks) < 50:
+                messages[-1] = SlackMessage(last.text, [*last.blocks, extra])
+            else:
+                messages.append(SlackMessage(last.text, [extra]))
+        return messages
 
     def post_text_safely(self, channel: str, thread_ts: str, text: str) -> bool:
         try:

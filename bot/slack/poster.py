@@ -35,11 +35,16 @@ class Poster:
         self._attempts = max(1, attempts)
         self._backoff = backoff_s
 
-    def call(self, method: str, *, form: bool = False, **kwargs: Any) -> dict[str, Any]:
-        """Slack takes JSON bodies only for write methods; read methods (conversations.*) get a form."""
+    def call(self, method: str, *, form: bool = False, attempts: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Slack takes JSON bodies only for write methods; read methods (conversations.*) get a form.
+
+        ``attempts`` overrides the configured retries for calls that have a cheaper way out than waiting
+        (a streamed answer falls back to chat.update rather than retrying chat.startStream).
+        """
         label = self._metrics.slack_method_label(method)
         last: Exception | None = None
-        for attempt in range(self._attempts):
+        tries = self._attempts if attempts is None else max(1, attempts)
+        for attempt in range(tries):
             try:
                 resp = (self._client.api_call(method, params=kwargs) if form
                         else self._client.api_call(method, json=kwargs))
@@ -56,7 +61,7 @@ class Poster:
             except OSError as exc:  # connection errors that survived the SDK's own retry handler
                 self._metrics.slack_calls.labels(label, "error").inc()
                 last = exc
-            if attempt + 1 < self._attempts:
+            if attempt + 1 < tries:
                 time.sleep(self._backoff * (2 ** attempt))
         raise PostError(f"{method} failed: {last}") from last
 
@@ -82,11 +87,13 @@ class Poster:
             log.error("respond_failed", error=str(exc))
             return False
 
-    def upload(self, channel: str, thread_ts: str, *, filename: str, title: str, content: bytes) -> None:
-        """files_upload_v2 (getUploadURLExternal → upload → completeUploadExternal) into the thread."""
+    def upload(self, channel: str, thread_ts: str, *, filename: str, title: str, content: bytes,
+               alt_txt: str = "") -> None:
+        """files_upload_v2 (getUploadURLExternal → upload → completeUploadExternal) into the thread.
+        ``alt_txt`` is what screen readers say for an image (Slack takes up to 1,000 characters)."""
         try:
             self._client.files_upload_v2(channel=channel, thread_ts=thread_ts or None, filename=filename,
-                                         title=title, content=content)
+                                         title=title, content=content, alt_txt=alt_txt[:1000] or None)
             self._metrics.slack_calls.labels("other", "ok").inc()
         except (SlackApiError, OSError) as exc:
             self._metrics.slack_calls.labels("other", "error").inc()

@@ -255,6 +255,11 @@ class SlackEmulator:
         with self._ws.lock:
             return copy.deepcopy(self._ws.views)
 
+    def streaming(self, channel: str, ts: str) -> bool:
+        """True while the message at ``ts`` is an open stream (started, not stopped)."""
+        with self._ws.lock:
+            return (channel, ts) in self._ws.open_streams
+
     def assistant_thread(self, channel: str, thread_ts: str) -> dict[str, Any]:
         """Status/title/prompts last set for an assistant thread (status clears when the bot replies)."""
         with self._ws.lock:
@@ -275,8 +280,14 @@ class SlackEmulator:
             return bool(self._ws.cond.wait_for(predicate, timeout))
 
     def wait_thread_replies(self, channel: str, ts: str, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """Replies (parent excluded) once at least ``n`` exist; TimeoutError with a readable dump otherwise."""
-        if self.wait_for(lambda: len(self._ws.thread(channel, ts)) - 1 >= n, timeout):
+        """Replies (parent excluded) once at least ``n`` exist and none is still streaming (a reader waits
+        for the whole answer); TimeoutError with a readable dump otherwise."""
+
+        def done() -> bool:
+            replies = self._ws.thread(channel, ts)[1:]
+            return len(replies) >= n and not any((channel, m["ts"]) in self._ws.open_streams for m in replies)
+
+        if self.wait_for(done, timeout):
             return self._ws.thread(channel, ts)[1:]
         raise TimeoutError(self._dump(f"expected {n} replies in {channel}/{ts}", channel, ts))
 

@@ -1,8 +1,9 @@
 """Web API methods for AI-app features, files and modals: assistant.threads.*, chat.*Stream, files v2, views.*.
 
 Streams become ordinary bot messages in the thread whose text is everything streamed so
-far, because that is what a user ends up reading; file uploads become a file message
-in the thread for the same reason.
+far, because that is what a user ends up reading (blocks given to chat.stopStream are shown
+under that text, as Slack does); file uploads become a file message in the thread for the
+same reason.
 """
 
 from __future__ import annotations
@@ -126,7 +127,10 @@ def stop_stream(ctx: Ctx, p: dict[str, Any]) -> Reply:
     if failure is not None:
         return failure
     if blocks is not None:
-        msg["blocks"] = blocks
+        # Slack renders stopStream's blocks under the streamed text; a leading markdown block keeps the
+        # streamed text visible in what the client shows (message_text renders blocks when there are any).
+        streamed = [{"type": "markdown", "text": msg["text"]}] if msg.get("text") else []
+        msg["blocks"] = streamed + blocks
     if p.get("metadata") is not None:
         msg["metadata"] = p["metadata"]
     ctx.ws.open_streams.discard((str(p["channel"]), msg["ts"]))
