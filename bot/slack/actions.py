@@ -19,6 +19,7 @@ from slack_bolt import Ack
 from bot.errors import NotAllowedError
 from bot.models import Reply, Request, Source, ThreadMessage
 from bot.slack.poster import PostError
+from bot.slack.render import SlackMessage, render
 from bot.store import Store
 from bot.text.mrkdwn import code_block, escape
 from handlers import dispatch
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("cloudops.slack")
 ANSWER_ACTIONS = ("answer_rerun", "answer_evidence", "answer_prompt", "answer_up", "answer_down")
+MAX_BLOCKS = 50  # Slack's limit per message
 SNIPPET_INLINE_CHARS = 2800  # beyond this an evidence/prompt snippet is uploaded as a file
 
 
@@ -85,6 +87,19 @@ def answer_buttons(answer_id: str, model_used: bool) -> dict[str, Any]:
         elements.append(button("What was sent to the model", "answer_prompt"))
     elements += [button(":+1:", "answer_up"), button(":-1:", "answer_down")]
     return {"type": "actions", "block_id": "answer", "elements": elements}
+
+
+def with_buttons(reply: Reply, answer_id: str) -> list[SlackMessage]:
+    """The rendered reply with the answer buttons on its last message (a new one if that one is full)."""
+    messages = render(reply)
+    if answer_id:
+        last = messages[-1]
+        extra = answer_buttons(answer_id, reply.model_used)
+        if len(last.blocks) < MAX_BLOCKS:
+            messages[-1] = SlackMessage(last.text, [*last.blocks, extra])
+        else:
+            messages.append(SlackMessage(last.text, [extra]))
+    return messages
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str, str]:

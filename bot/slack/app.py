@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -24,13 +25,12 @@ from bot.config import Settings
 from bot.errors import NotAllowedError, RateLimitedError, UserInputError
 from bot.metrics import ACTIONS
 from bot.models import Reply, Request, ThreadMessage
-from bot.slack.actions import ANSWER_ACTIONS, Answer, AnswerCache, answer_buttons, on_answer_action, on_incident_action
+from bot.slack.actions import ANSWER_ACTIONS, Answer, AnswerCache, on_answer_action, on_incident_action, with_buttons
 from bot.slack.chart_upload import post_charts
 from bot.slack.conversations import SHORTCUT_ID, on_home_opened, on_shortcut
 from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
 from bot.slack.poster import Poster, PostError
-from bot.slack.render import SlackMessage, render
 from bot.slack.status import StatusLine
 from bot.slack.stream import AnswerStream
 from bot.slack.workqueue import WorkQueue
@@ -201,8 +201,6 @@ class SlackBot:
             if not self.poster.respond(str(body.get("response_url", "")), f":warning: {hint}"):
                 self.metrics.reply_failures.inc()
             return
-        from dataclasses import replace
-
         self._answer(replace(request, thread_ts=parent_ts), route)
 
     def answer_admitted(self, request: Request) -> None:
@@ -271,8 +269,8 @@ class SlackBot:
                 return
             self._finished.add(job)
         # A streamed answer already has its message: the reply goes there and only the rest is posted.
-        messages = (stream.finish(reply, lambda r: self._messages(r, answer_id)) if stream is not None
-                    else self._messages(reply, answer_id))
+        messages = (stream.finish(reply, lambda r: with_buttons(r, answer_id)) if stream is not None
+                    else with_buttons(reply, answer_id))
         for message in messages:
             try:
                 self.poster.post(channel, message, thread_ts)
@@ -285,19 +283,6 @@ class SlackBot:
                     return
         if reply.charts:  # after the answer: a chart that fails costs one line, never the answer
             post_charts(self.poster, channel, thread_ts, reply.charts)
-
-    @staticmethod
-    def _messages(reply: Reply, answer_id: str) -> list[SlackMessage]:
-        """The rendered reply with the answer buttons on its last message."""
-        messages = render(reply)
-        if answer_id:
-            last = messages[-1]
-            extra = answer_buttons(answer_id, reply.model_used)
-            if len(last.blocks) < 50:
-                messages[-1] = SlackMessage(last.text, [*last.blocks, extra])
-            else:
-                messages.append(SlackMessage(last.text, [extra]))
-        return messages
 
     def post_text_safely(self, channel: str, thread_ts: str, text: str) -> bool:
         try:
