@@ -19,6 +19,11 @@ rest of the reply's blocks (evidence sections, the usage line, the answer button
 under the streamed text. Otherwise (an error or evidence-only reply, text from a tool-calling step, the
 chat.update fallback) the stream is stopped and the message is replaced by the rendered reply. Either
 way the thread holds the answer once; if even that fails, the reply is posted as new messages.
+
+Why not slack_sdk's ``WebClient.chat_stream`` helper: it flushes whenever its buffer holds
+``buffer_size`` characters, with no time throttle (appendStream's rate tier), no hold-back that keeps a
+half-received secret unsent, and no fallback when startStream is refused. The raw methods it wraps
+are what we call, through the same Poster (retries, metrics) as every other Slack call.
 """
 
 from __future__ import annotations
