@@ -198,3 +198,23 @@ def test_a_refused_assume_role_names_the_account_and_the_trust_policy(
                for n in fleet.notes), fleet.notes
     assert not only_prod.ok and ROLE in only_prod.summary and "AccessDenied" in only_prod.summary
     assert "trust policy" in only_prod.hint
+
+
+def test_alarm_threads_cover_every_account_and_name_where_the_alarm_lives(
+        slack: SlackEmulator, prod_account: dict[str, str]) -> None:
+    channel = "C-acct-incidents"
+    with running_bot(slack, None, accounts=ACCOUNTS, default_account="home", alarm_channel=channel,
+                     alarm_poll_s=3600.0) as bot:
+        watcher = bot.bot.slack.incidents
+        watcher.poll_once()  # the start-up poll may still be running: a second one must not double-post
+        key = "prod/eu-west-1/pay-euw1-5xx"
+        assert slack.wait_for(lambda: any(key in str(m.get("text")) for m in slack.channel_messages(channel)), 20)
+        parents = [m for m in slack.channel_messages(channel) if "pay-euw1-5xx" in str(m.get("text"))]
+        assert len(parents) == 1 and watcher.find(key) is not None
+        # its evidence pack read the prod account in eu-west-1 (where the alarm's metric lives)
+        assert slack.wait_for(lambda: any("HTTPCode_Target_5XX_Count" in text_of(m)
+                                          for m in slack.thread(channel, parents[0]["ts"])[1:]), 20)
+        home = [m for m in slack.channel_messages(channel) if "home/us-east-1/" in str(m.get("text"))]
+        assert home, "the bot's own account is polled too, and labelled"
+        assert not any(str(m.get("text", "")).count("pay-euw1-5xx") and "home/" in str(m.get("text"))
+                       for m in slack.channel_messages(channel))

@@ -4,6 +4,8 @@ A new ALARM opens a top-level message with its evidence pack in the thread; late
 same alarm reply in that thread and update the parent's state line; ALARM again within the re-open
 window re-opens the same thread, after it a new incident starts. State lives in the parent's Slack
 message metadata and is read back from channel history at start-up, so a restart posts nothing twice.
+Every configured account/region is polled (bounded fan-out); with accounts configured an incident is
+named ``account/region/alarm``, so the same alarm name in two accounts makes two incidents.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import random
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 
 from bot.aws import cloudwatch
+from bot.aws.accounts import Target
 from bot.aws.records import Alarm
 from bot.errors import CloudOpsError
 from bot.models import Request, Source
@@ -27,6 +30,22 @@ from bot.slack.render import render
 from handlers.incident import by_prefix, evidence_pack
 
 log = structlog.get_logger("cloudops.incidents")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One alarm as polled: its incident key, where it lives, and what CloudWatch said."""
+
+    key: str
+    target: Target
+    alarm: Alarm
+
+
+def _safe_alarms(services: Any) -> list[Alarm] | Exception:
+    try:
+        return cloudwatch.describe_alarms(services.aws, None)
+    except CloudOpsError as exc:  # reported per target by the caller, like a fan-out failure
+        return exc
 HISTORY_PAGES = 5  # channel history pages (200 messages each) scanned for incidents at start-up
 
 
@@ -84,30 +103,48 @@ class IncidentWatcher:
             self._stop.wait(self.settings.alarm_poll_s * jitter)
 
     # --- polling ------------------------------------------------------------------------------------
+    def targets(self) -> list[Target]:
+        """Every configured account/region (one target, the bot's own, when no accounts are configured)."""
+        accounts = self.services.accounts
+        if accounts is None:
+            return [Target(self.services.aws.account, self.services.aws.region)]
+        return accounts.targets()
+
+    def key(self, target: Target, alarm_name: str) -> str:
+        """How an incident is named: ``account/region/alarm`` once accounts are configured (alarm names
+        repeat across accounts), the alarm's own name otherwise (what earlier versions stored)."""
+        accounts = self.services.accounts
+        return f"{target.label}/{alarm_name}" if accounts is not None and accounts.configured else alarm_name
+
     def poll_once(self) -> None:
         start = time.perf_counter()
-        try:
-            alarms = cloudwatch.describe_alarms(self.services.aws, None)
-        except CloudOpsError as exc:
-            self.metrics.incident_poll_errors.inc()
-            log.warning("alarm_poll_failed", error=exc.message)
-            return
-        finally:
-            self.metrics.incident_poll_seconds.observe(time.perf_counter() - start)
-        for alarm in alarms:
-            try:
-                self._track(alarm)
-            except PostError as exc:
+        targets = self.targets()
+        if self.services.accounts is not None and len(targets) > 1:
+            got = self.services.accounts.fanout(targets, lambda aws: cloudwatch.describe_alarms(aws, None))
+        else:
+            got = {t: _safe_alarms(self.services.at(t)) for t in targets}
+        self.metrics.incident_poll_seconds.observe(time.perf_counter() - start)
+        for target, alarms in got.items():
+            if isinstance(alarms, Exception):
                 self.metrics.incident_poll_errors.inc()
-                log.error("incident_post_failed", alarm=alarm.name, error=str(exc))
+                log.warning("alarm_poll_failed", target=target.label,
+                            error=alarms.message if isinstance(alarms, CloudOpsError) else repr(alarms))
+                continue
+            for alarm in alarms:
+                try:
+                    self._track(Seen(self.key(target, alarm.name), target, alarm))
+                except PostError as exc:
+                    self.metrics.incident_poll_errors.inc()
+                    log.error("incident_post_failed", alarm=alarm.name, target=target.label, error=str(exc))
 
     def _channel(self, alarm: Alarm) -> str:
         return by_prefix(self.settings.alarm_routes, alarm.name) or self.settings.alarm_channel
 
-    def _track(self, alarm: Alarm) -> None:
+    def _track(self, seen: Seen) -> None:
+        alarm = seen.alarm
         now = time.time()
         with self._lock:
-            inc = self.incidents.get(alarm.name)
+            inc = self.incidents.get(seen.key)
         changed = epoch(alarm.updated)
         if alarm.state == "ALARM":
             expired = inc is not None and now - (inc.closed or inc.changed) > self.settings.alarm_reopen_s
@@ -115,27 +152,29 @@ class IncidentWatcher:
                 if inc is not None and inc.muted:
                     self.metrics.incidents.labels("deduplicated").inc()
                     return
-                self._open(alarm, now)
+                self._open(seen, now)
             elif inc.state == "ALARM":
                 self.metrics.incidents.labels("deduplicated").inc()
             else:
-                self._transition(inc, alarm, "re-opened: ALARM again", reopen=True)
+                self._transition(inc, seen, "re-opened: ALARM again", reopen=True)
         elif inc is not None and inc.state != alarm.state and changed >= inc.changed:
-            self._transition(inc, alarm, f"{inc.state} → {alarm.state}")
+            self._transition(inc, seen, f"{inc.state} → {alarm.state}")
 
-    def _claim(self, what: str, alarm: Alarm) -> bool:
+    def _claim(self, what: str, seen: Seen) -> bool:
         """One replica acts on each alarm transition: the shared store decides (atomic SET NX)."""
-        key = f"incident:{what}:{alarm.name}:{alarm.state}:{epoch(alarm.updated):.3f}"
+        alarm = seen.alarm
+        key = f"incident:{what}:{seen.key}:{alarm.state}:{epoch(alarm.updated):.3f}"
         return bool(self.services.store.first_time(key, float(self.settings.alarm_reopen_s) + 86400))
 
-    def _open(self, alarm: Alarm, now: float) -> None:
-        if not self._claim("open", alarm):
+    def _open(self, seen: Seen, now: float) -> None:
+        alarm = seen.alarm
+        if not self._claim("open", seen):
             # Another replica announced it: learn its parent from the channel's metadata instead.
             self.metrics.incidents.labels("deduplicated").inc()
             self.load()
             return
         channel = self._channel(alarm)
-        inc = Incident(alarm=alarm.name, channel=channel, ts="", state=alarm.state, opened=now,
+        inc = Incident(alarm=seen.key, channel=channel, ts="", state=alarm.state, opened=now,
                        changed=epoch(alarm.updated), severity=by_prefix(self.settings.alarm_severity, alarm.name) or "",
                        reason=self.services.scrub(alarm.reason))
         text, blocks = parent_blocks(inc, alarm)
@@ -143,12 +182,13 @@ class IncidentWatcher:
                                     metadata=inc.metadata(), unfurl_links=False)
         inc.ts = str(data.get("ts", ""))
         with self._lock:
-            self.incidents[alarm.name] = inc
+            self.incidents[seen.key] = inc
         self.metrics.incidents.labels("opened").inc()
-        log.info("incident_opened", alarm=alarm.name, channel=channel)
-        self._evidence(inc, alarm)
+        log.info("incident_opened", alarm=seen.key, channel=channel)
+        self._evidence(inc, seen)
 
-    def _evidence(self, inc: Incident, alarm: Alarm) -> None:
+    def _evidence(self, inc: Incident, seen: Seen) -> None:
+        alarm = seen.alarm
         request = Request(text=f"incident {alarm.name}", source=Source.ACTION, user="cloudops",
                           channel=inc.channel, thread_ts=inc.ts)
         place = self.bot.queue.reserve()
@@ -159,7 +199,7 @@ class IncidentWatcher:
 
         def job() -> None:
             try:
-                reply = evidence_pack(alarm, self.services, request)
+                reply = evidence_pack(alarm, self.services.at(seen.target), request)
             except CloudOpsError as exc:
                 self.bot.post_text_safely(inc.channel, inc.ts, f":warning: Evidence pack failed: {exc.message}")
                 return
@@ -169,24 +209,25 @@ class IncidentWatcher:
 
         self.bot.queue.submit(job)
 
-    def _transition(self, inc: Incident, alarm: Alarm, what: str, reopen: bool = False) -> None:
+    def _transition(self, inc: Incident, seen: Seen, what: str, reopen: bool = False) -> None:
+        alarm = seen.alarm
         now = time.time()
-        if not self._claim("transition", alarm):
+        if not self._claim("transition", seen):
             with self._lock:  # another replica posted it; keep our view in step
-                self.incidents[alarm.name] = replace(inc, state=alarm.state, changed=epoch(alarm.updated),
+                self.incidents[seen.key] = replace(inc, state=alarm.state, changed=epoch(alarm.updated),
                                                      closed=now if alarm.state == "OK" else 0.0)
             self.metrics.incidents.labels("deduplicated").inc()
             return
         updated = replace(inc, state=alarm.state, changed=epoch(alarm.updated),
                           closed=now if alarm.state == "OK" else 0.0, reason=self.services.scrub(alarm.reason))
         with self._lock:
-            self.incidents[alarm.name] = updated
+            self.incidents[seen.key] = updated
         self.update_parent(updated, alarm)
         if not updated.muted:
             self.bot.poster.post_text(inc.channel, f"*{what}* — {self._escape(alarm.reason[:1000])}", inc.ts)
         self.metrics.incidents.labels("reopened" if reopen else "updated").inc()
         if reopen and not updated.muted:
-            self._evidence(updated, alarm)
+            self._evidence(updated, seen)
 
     def update_parent(self, inc: Incident, alarm: Alarm | None) -> None:
         text, blocks = parent_blocks(inc, alarm)
