@@ -126,7 +126,8 @@ def _reply(request: Request, selector: str | None, rows: list[tuple[Target, Inst
         fallback = (f"{len(bad)} of {len(rows)} instances need attention: "
                     + ", ".join(i.name or i.instance_id for i in bad[:8]) + "." if bad
                     else f"All {len(rows)} instances are running with passing status checks.")
-    title = f"EC2 status — {selector}" if selector else f"EC2 fleet status — {where(targets)}"
+    title = (f"EC2 status — {selector}" if selector
+             else f"EC2 fleet status — {where(targets) if label else targets[0].region}")
     return finish(services, request, title=title, sections=tuple(sections), evidence=evidence,
                   fallback=services.scrub(fallback), prompt="status", values={"selector": selector or ""},
                   notes=notes)

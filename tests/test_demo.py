@@ -33,3 +33,13 @@ def test_scripted_demo_transcript() -> None:
     assert "did you mean `/cloudops status`" in out
     assert "evidence-only" in out and "sidecar: http://127.0.0.1:" in out
     assert "Traceback" not in out + proc.stderr
+
+
+def test_demo_without_a_terminal_or_input_runs_the_embedded_session() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AWS_", "SLACK_", "CLOUDOPS_"))}
+    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--sidecar", "127.0.0.1:0"], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "running the embedded session" in proc.stdout
+    commands = [line for line in SCRIPT.read_text().splitlines() if line and not line.startswith("#")]
+    assert proc.stdout.count("\n$ ") == len(commands)

@@ -123,15 +123,32 @@ def _plain(message: dict[str, Any]) -> str:
     return " ".join(text.split())[:200]
 
 
+EMBEDDED_SCRIPT = Path(__file__).with_name("script.txt")
+
+
 def lines_from(ns: argparse.Namespace, stdin: TextIO) -> tuple[Iterable[str], bool]:
-    """Where commands come from: --once, --script, piped stdin, or an interactive prompt."""
+    """Where commands come from: --once, --script, piped stdin, or an interactive prompt.
+
+    With no terminal and nothing piped in (CI, ``make demo < /dev/null``), the embedded scripted
+    session runs, so the demo always shows the bot answering rather than starting and stopping.
+    """
     if ns.once:
         return [ns.once], False
     if ns.script:
         return Path(ns.script).read_text(encoding="utf-8").splitlines(), False
     if not stdin.isatty():
-        return stdin, False
+        return _piped_or_embedded(stdin), False
     return _prompt(), True
+
+
+def _piped_or_embedded(stdin: TextIO) -> Iterator[str]:
+    given = False
+    for line in stdin:
+        given = given or bool(line.strip())
+        yield line
+    if not given:
+        print("(nothing piped in: running the embedded session, bot/demo/script.txt)")
+        yield from EMBEDDED_SCRIPT.read_text(encoding="utf-8").splitlines()
 
 
 def _prompt() -> Iterator[str]:

@@ -108,7 +108,8 @@ class IncidentWatcher:
         accounts = self.services.accounts
         if accounts is None:
             return [Target(self.services.aws.account, self.services.aws.region)]
-        return accounts.targets()
+        targets: list[Target] = accounts.targets()
+        return targets
 
     def key(self, target: Target, alarm_name: str) -> str:
         """How an incident is named: ``account/region/alarm`` once accounts are configured (alarm names
