@@ -18,9 +18,14 @@ _OPS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "Le
         "LessThanOrEqualToThreshold": "≤"}
 
 
+def condition(a: Alarm) -> str:
+    """``Average > 80``: the alarm's statistic, comparison and threshold (empty without a threshold)."""
+    return f"{a.statistic} {_OPS.get(a.comparison, a.comparison)} {num(a.threshold)}" if a.threshold is not None else ""
+
+
 def alarm_line(a: Alarm, services: Services) -> str:
     dims = ", ".join(f"{k}={v}" for k, v in a.dimensions.items())
-    cond = f"{a.statistic} {_OPS.get(a.comparison, a.comparison)} {num(a.threshold)}" if a.threshold is not None else ""
+    cond = condition(a)
     since = f"since {stamp(a.updated)} ({ago(a.updated, services.clock())})"
     head = f"{a.name} [{a.state}] {a.metric}" + (f" ({dims})" if dims else "") + (f" {cond}" if cond else "")
     return services.scrub(f"{head} — {since}\n    {a.reason}")

@@ -11,8 +11,7 @@ from collections.abc import Callable, Sequence
 
 from bot.aws.records import Alarm, MetricSeries
 from bot.models import ChartSeries, ChartSpec
-from handlers.alarms import _OPS
-from handlers.formatting import num
+from handlers.alarms import condition
 
 
 def series_chart(title: str, series: Sequence[MetricSeries]) -> tuple[ChartSpec, ...]:
@@ -28,9 +27,7 @@ def alarm_chart(alarm: Alarm, series: MetricSeries, scrub: Callable[[str], str])
     """The alarm's metric around the breach, its threshold as the red line and the breach time marked."""
     if not series.values:
         return ()
-    label = ""
-    if alarm.threshold is not None:
-        label = f"{alarm.statistic} {_OPS.get(alarm.comparison, alarm.comparison)} {num(alarm.threshold)}".strip()
+    label = condition(alarm).strip()
     spec = ChartSpec(title=scrub(f"{alarm.name} — {alarm.metric}"), unit=series.unit,
                      series=(ChartSeries(series.label, series.timestamps, series.values),),
                      threshold=alarm.threshold, threshold_label=scrub(label), mark_at=alarm.updated)
