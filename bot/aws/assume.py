@@ -24,7 +24,7 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot import calllog
+from bot.aws.session import record_call
 from bot.config_accounts import AccountSpec
 from bot.errors import AwsAccessDenied, UpstreamError
 from bot.metrics import Metrics
@@ -75,13 +75,7 @@ def assumed_session(home: boto3.session.Session, account: AccountSpec, *, sessio
             raise UpstreamError("aws", f"STS AssumeRole for account {account.name!r} failed: {type(exc).__name__}",
                                 "check network access to STS and try again") from exc
         finally:
-            took = time.perf_counter() - start
-            log = calllog.current()
-            if log is not None:
-                log.aws("sts:AssumeRole", took)
-            if metrics is not None:
-                metrics.aws_calls.labels("sts", "AssumeRole", outcome).inc()
-                metrics.aws_seconds.labels("sts", "AssumeRole").observe(took)
+            record_call(metrics, "sts", "AssumeRole", outcome, time.perf_counter() - start)
 
     core = botocore.session.Session()
     core.get_component("credential_provider").insert_before("env", _AssumeRoleProvider(fetch))

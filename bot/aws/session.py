@@ -85,13 +85,17 @@ class AwsClients:
             raise UpstreamError("aws", f"AWS {service} {operation} failed: {type(exc).__name__}",
                                 "check AWS credentials and region (cloudops-bot check-config)") from exc
         finally:
-            took = time.perf_counter() - start
-            log = calllog.current()
-            if log is not None:
-                log.aws(f"{service}:{operation}", took)
-            if self._metrics is not None:
-                self._metrics.aws_calls.labels(service, operation, outcome).inc()
-                self._metrics.aws_seconds.labels(service, operation).observe(took)
+            record_call(self._metrics, service, operation, outcome, time.perf_counter() - start)
+
+
+def record_call(metrics: Metrics | None, service: str, operation: str, outcome: str, took: float) -> None:
+    """Every AWS call, whoever made it, lands in the request's call log (audit) and in the metrics."""
+    log = calllog.current()
+    if log is not None:
+        log.aws(f"{service}:{operation}", took)
+    if metrics is not None:
+        metrics.aws_calls.labels(service, operation, outcome).inc()
+        metrics.aws_seconds.labels(service, operation).observe(took)
 
 
 def client_config(settings: Settings, region: str) -> Config:
