@@ -24,7 +24,7 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.session import record_call
+from bot.aws.session import classify, record_call
 from bot.config_accounts import AccountSpec
 from bot.errors import AwsAccessDenied, UpstreamError
 from bot.metrics import Metrics
@@ -65,11 +65,13 @@ def assumed_session(home: boto3.session.Session, account: AccountSpec, *, sessio
         try:
             return fetcher.fetch_credentials()  # type: ignore[no-any-return]
         except ClientError as exc:
-            outcome = "denied"
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise AwsAccessDenied(
-                "aws", f"cannot assume {account.role_arn} for account {account.name!r} ({code})",
-                "check that role's trust policy and external id (deploy/iam-cross-account.md)") from exc
+            outcome, err = classify("sts", "AssumeRole", exc)
+            if isinstance(err, AwsAccessDenied):  # say which role and what to check, not just the action
+                code = exc.response.get("Error", {}).get("Code", "")
+                err = AwsAccessDenied(
+                    "aws", f"cannot assume {account.role_arn} for account {account.name!r} ({code})",
+                    "check that role's trust policy and external id (deploy/iam-cross-account.md)")
+            raise err from exc
         except BotoCoreError as exc:
             outcome = "error"
             raise UpstreamError("aws", f"STS AssumeRole for account {account.name!r} failed: {type(exc).__name__}",

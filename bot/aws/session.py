@@ -74,7 +74,7 @@ class AwsClients:
             outcome = "error"
             raise
         except ClientError as exc:
-            outcome, err = _classify(service, operation, exc)
+            outcome, err = classify(service, operation, exc)
             raise err from exc
         except EndpointConnectionError as exc:
             outcome = "error"
@@ -118,7 +118,7 @@ def _snake(operation: str) -> str:
     return "".join(out)
 
 
-def _classify(service: str, operation: str, exc: ClientError) -> tuple[str, Exception]:
+def classify(service: str, operation: str, exc: ClientError) -> tuple[str, Exception]:
     code = exc.response.get("Error", {}).get("Code", "")
     msg = exc.response.get("Error", {}).get("Message", "")
     action = f"{service}:{operation}"
