@@ -10,16 +10,12 @@ the service does, so a translation bug fails a test instead of production.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote
 
-from bot.emulators.http_peer import LoopbackServer, PeerHandler
+from bot.emulators.http_peer import LoopbackPeer, PeerHandler
 from bot.emulators.llm_script import Scriptable, Scripted, ToolCall, estimate_tokens
 
 __all__ = ["FakeBedrockServer", "Scripted", "ToolCall", "converse_problem"]
@@ -148,73 +144,31 @@ class _Handler(PeerHandler):
         self.wfile.write(data)
 
 
-class FakeBedrockServer(Scriptable):
+class FakeBedrockServer(Scriptable, LoopbackPeer):
     """Converse-compatible fake: a FIFO script of turns, then a responder (default: echo the question).
 
     ``model_ids`` restricts which model ids exist (empty = any), to exercise the "unknown model" path.
     """
 
+    handler = _Handler
+    thread_name = "fake-bedrock"
+
     def __init__(self, *, model_ids: tuple[str, ...] = ()) -> None:
         self.model_ids = model_ids
         self._init_script()
-        self._stopping = threading.Event()
-        self._httpd: LoopbackServer | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
+        self._init_peer()
         self._use_seq = 0
-
-    def start(self) -> FakeBedrockServer:
-        if self._httpd is None:
-            self._stopping.clear()
-            self._httpd = LoopbackServer(self, _Handler)
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="fake-bedrock", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Prompt even with hung requests: they are woken and their keep-alive sockets cut."""
-        httpd, thread = self._httpd, self._thread
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        with self._lock:
-            live = set(self._connections)
-        for conn in live:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        httpd.server_close()
-        if thread is not None:
-            thread.join(2.0)
-        self._httpd = self._thread = None
-
-    def __enter__(self) -> FakeBedrockServer:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def endpoint_url(self) -> str:
         """The value for ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` (or ``endpoint_url=``) once started."""
-        if self._httpd is None:
-            raise RuntimeError("FakeBedrockServer is not running; call start() first")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self._origin()
 
     def reset(self) -> None:
         """Forget script, history, responder and tool-use ids."""
         self._reset_script()
         with self._lock:
             self._use_seq = 0
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
 
     def _new_ids(self, n: int) -> list[str]:
         with self._lock:

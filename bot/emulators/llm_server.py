@@ -8,17 +8,13 @@ every handler runs in its own daemon thread so one hung answer never blocks anot
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any, cast
 
-from bot.emulators.http_peer import LoopbackServer, PeerHandler
+from bot.emulators.http_peer import LoopbackPeer, PeerHandler
 from bot.emulators.llm_script import (
     Scriptable,
     Scripted,
@@ -33,7 +29,6 @@ __all__ = ["FakeLLMServer", "Scripted", "ToolCall"]
 
 Responder = Callable[[dict[str, Any]], Scripted]
 
-_JOIN_TIMEOUT_S = 2.0
 
 
 class _Aborted(Exception):
@@ -160,8 +155,11 @@ class _Handler(PeerHandler):
         self.wfile.flush()
 
 
-class FakeLLMServer(Scriptable):
+class FakeLLMServer(Scriptable, LoopbackPeer):
     """OpenAI-compatible fake with a FIFO script of turns, a fallback responder and seeded fault injection."""
+
+    handler = _Handler
+    thread_name = "fake-llm"
 
     def __init__(
         self,
@@ -184,60 +182,15 @@ class FakeLLMServer(Scriptable):
         self.chunk_chars = chunk_chars
         self.chunk_delay_s = chunk_delay_s
         self._init_script()
-        self._stopping = threading.Event()
-        self._httpd: LoopbackServer | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._init_peer()
         self._rng = random.Random(seed)
         self._completion_seq = 0
         self._call_seq = 0
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> FakeLLMServer:
-        """Bind and serve in the background; returns self so ``srv = FakeLLMServer().start()`` reads well."""
-        if self._httpd is None:
-            self._stopping.clear()
-            self._httpd = LoopbackServer(self, _Handler)
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-llm", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop promptly even with hung or slow requests in flight: they are woken and their sockets cut."""
-        httpd, thread = self._httpd, self._thread
-        if httpd is None:
-            return
-        self._stopping.set()
-        httpd.shutdown()
-        with self._lock:
-            live = dict(self._connections)
-        for conn in live:
-            _cut(conn)
-        httpd.server_close()
-        if thread is not None:
-            thread.join(_JOIN_TIMEOUT_S)
-        for worker in live.values():
-            if worker is not threading.current_thread():
-                worker.join(_JOIN_TIMEOUT_S)
-        self._httpd = self._thread = None
-
-    def __enter__(self) -> FakeLLMServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     @property
     def base_url(self) -> str:
         """The value for ``OpenAI(base_url=...)``; only meaningful once started (the port is ephemeral)."""
-        if self._httpd is None:
-            raise RuntimeError("FakeLLMServer is not running; call start() first")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return self._origin() + "/v1"
 
     # -- scripting -----------------------------------------------------------------------------
 
@@ -250,15 +203,6 @@ class FakeLLMServer(Scriptable):
             self._call_seq = 0
 
     # -- used by the handler threads -------------------------------------------------------------
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections[conn] = threading.current_thread()
-            else:
-                self._connections.pop(conn, None)
-        if add and self._stopping.is_set():
-            _cut(conn)
 
     def _injected_error(self) -> Scripted | None:
         """Seeded coin flip per request, so a flaky-provider benchmark fails the same requests every run."""
@@ -275,9 +219,3 @@ class FakeLLMServer(Scriptable):
             ids = [f"call_{self._call_seq + i + 1}" for i in range(n_calls)]
             self._call_seq += n_calls
             return ids, f"chatcmpl-fake-{self._completion_seq}"
-
-
-def _cut(conn: socket.socket) -> None:
-    """Unblock a handler thread stuck reading a keep-alive connection."""
-    with contextlib.suppress(OSError):
-        conn.shutdown(socket.SHUT_RDWR)
