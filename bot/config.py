@@ -298,10 +298,6 @@ class Settings:
             return bool(self.bedrock_model_id)
         return bool(self.openai_api_key)
 
-    @property
-    def model_name(self) -> str:
-        return self.bedrock_model_id if self.llm_provider == "bedrock" else self.llm_model
-
     def price_per_token(self, model: str) -> tuple[float, float]:
         """USD per prompt and per completion token for ``model`` (0 when unknown)."""
         raw = self.llm_prices.get(model, "")
@@ -343,7 +339,7 @@ def _validate(s: Settings) -> list[str]:
     if not s.slack_api_url.startswith(("http://", "https://")):
         problems.append("SLACK_API_URL must be an http(s) URL")
     if s.aws_retry_mode not in {"standard", "adaptive", "legacy"}:
-        problems.append("CLOUDOPS_AWS_RETRY_MODE must be standard or adaptive")
+        problems.append("CLOUDOPS_AWS_RETRY_MODE must be standard, adaptive or legacy")
     if s.llm_provider not in {"openai", "bedrock"}:
         problems.append("CLOUDOPS_LLM_PROVIDER must be openai or bedrock")
     if s.llm_provider == "bedrock" and not s.bedrock_model_id:

@@ -2,10 +2,14 @@
 
 Metrics live in a ``Metrics`` object with its own ``CollectorRegistry`` (not the global one) so that
 tests and several in-process bots don't collide; the process/platform collectors are registered on
-it too. Label values come from closed sets below: no user, channel or instance ids ever become labels.
+it too. Label values come from closed sets: the ones below, and the commands and AWS operations that
+the capability entries declare (``handlers.registry``, passed in by ``bot.runtime``). No user, channel
+or instance ids ever become labels.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,22 +25,15 @@ from prometheus_client import (
 from prometheus_client.gc_collector import GCCollector
 
 KINDS = ("command", "mention", "query", "cli", "action")
-COMMANDS = ("help", "status", "logs", "alarms", "metrics", "ask", "unknown")
+UNKNOWN_COMMAND = "unknown"  # a request refused or failed before it was routed
 OUTCOMES = ("ok", "bad_input", "not_found", "denied", "rate_limited", "upstream", "aws_denied",
             "aws_throttled", "model", "config", "error", "internal")
-AWS_OPS = {
-    "ec2": ("DescribeInstances", "DescribeInstanceStatus"),
-    "logs": ("FilterLogEvents", "DescribeLogGroups"),
-    "cloudwatch": ("DescribeAlarms", "GetMetricData"),
-    "sts": ("GetCallerIdentity",),
-}
 AWS_OUTCOMES = ("ok", "throttled", "denied", "not_found", "error")
 MODEL_OUTCOMES = ("ok", "error", "timeout", "rate_limited")
 SLACK_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "conversations.replies",
                  "conversations.history", "chat.startStream", "chat.appendStream", "chat.stopStream", "other")
 SLACK_OUTCOMES = ("ok", "error", "rate_limited")
 ACTIONS = ("incident_investigate", "incident_ack", "incident_mute")
-REDACTION_KINDS: tuple[str, ...] = ()  # filled lazily from the redactor's rule kinds
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3)
@@ -45,7 +42,8 @@ ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3)
 class Metrics:
     """The bot's metrics on a private registry; one instance per running bot."""
 
-    def __init__(self, version: str = "0") -> None:
+    def __init__(self, version: str = "0", commands: Iterable[str] = (), aws_operations: Iterable[str] = ()) -> None:
+        """``commands``: the verbs; ``aws_operations``: ``service:Operation``; both pre-initialised at zero."""
         # The `_created` series double the exposition (~170 KB → ~110 KB) and no alert or dashboard uses
         # them; Prometheus derives resets itself. The switch is process-wide, which is fine: the bot
         # owns its process.
@@ -107,20 +105,13 @@ class Metrics:
         self.feedback = Counter("cloudops_answer_feedback", "👍/👎 on answers, by command", ["command", "vote"],
                                 registry=r)
         self._preinit()
+        self.init_commands((*commands, UNKNOWN_COMMAND))
+        self.init_aws_operations(aws_operations)
 
     def _preinit(self) -> None:
         """Touch every label combination so series exist at zero (rate() and absent() work at once)."""
         for kind in KINDS:
             self.ack_seconds.labels(kind)
-            for cmd in COMMANDS:
-                self.request_seconds.labels(kind, cmd)
-                for outcome in OUTCOMES:
-                    self.requests.labels(kind, cmd, outcome)
-        for service, ops in AWS_OPS.items():
-            for op in ops:
-                self.aws_seconds.labels(service, op)
-                for outcome in AWS_OUTCOMES:
-                    self.aws_calls.labels(service, op, outcome)
         for method in SLACK_METHODS:
             for outcome in SLACK_OUTCOMES:
                 self.slack_calls.labels(method, outcome)
@@ -128,12 +119,25 @@ class Metrics:
             self.rate_limited.labels(reason)
         for event in ("opened", "updated", "reopened", "deduplicated"):
             self.incidents.labels(event)
-        for cmd in COMMANDS:
-            for vote in ("up", "down"):
-                self.feedback.labels(cmd, vote)
         for action in ACTIONS:
             for outcome in ("ok", "denied", "unknown"):
                 self.actions.labels(action, outcome)
+
+    def init_commands(self, commands: Iterable[str]) -> None:
+        for cmd in commands:
+            for vote in ("up", "down"):
+                self.feedback.labels(cmd, vote)
+            for kind in KINDS:
+                self.request_seconds.labels(kind, cmd)
+                for outcome in OUTCOMES:
+                    self.requests.labels(kind, cmd, outcome)
+
+    def init_aws_operations(self, operations: Iterable[str]) -> None:
+        for operation in operations:
+            service, _, op = operation.partition(":")
+            self.aws_seconds.labels(service, op)
+            for outcome in AWS_OUTCOMES:
+                self.aws_calls.labels(service, op, outcome)
 
     def init_model(self, model: str) -> None:
         """The configured model is known at start-up; pre-initialise its series."""

@@ -121,6 +121,7 @@ class Reply:
     aws_operations: tuple[str, ...] = ()  # "ec2:DescribeInstances", ... for the audit event
     evidence: str = ""  # the raw gathered evidence (redacted), for "show evidence"
     prompt: str = ""  # what was sent to the model (redacted), for "what was sent to the model"
+    prompts: tuple[str, ...] = ()  # versions of the prompts sent ("status@v2"), for the audit event
     charts: tuple[ChartSpec, ...] = ()  # drawn and uploaded into the thread by the Slack edge
 
     def plain_text(self) -> str:

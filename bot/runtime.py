@@ -15,6 +15,7 @@ import structlog
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.state import BotState
+from handlers import registry
 from handlers.services import Services
 
 log = structlog.get_logger("cloudops")
@@ -39,7 +40,7 @@ class Bot:
 
     def __post_init__(self) -> None:
         v = bot_version()
-        self.metrics = Metrics(v)
+        self.metrics = Metrics(v, commands=registry.verbs(), aws_operations=registry.aws_actions())
         self.state = BotState(version=v)
         self.services = Services.build(self.settings, self.metrics)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.aws import cloudwatch
+from bot.aws.accounts import Target
 from bot.aws.records import Alarm
 from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
 from bot.progress import report
 from handlers.formatting import ago, num, stamp
-from handlers.scope import fleet_targets, gather, labelled, split_scope, where
+from handlers.scope import Scope, fleet_targets, gather, labelled, split_scope, where
 from handlers.services import Services
 from handlers.summarize import finish
 
@@ -31,6 +32,15 @@ def alarm_line(a: Alarm, services: Services) -> str:
     return services.scrub(f"{head} — {since}\n    {a.reason}")
 
 
+def read_alarms(state: str | None, scope: Scope,
+                services: Services) -> tuple[list[Target], list[tuple[Target, Alarm]], list[str]]:
+    """The one alarm gatherer of ``alarms`` and the ``get_alarms`` tool: (targets, alarms, unread notes)."""
+    targets = fleet_targets(scope, services)
+    report("Checking alarms…" if len(targets) == 1 else f"Checking alarms in {where(targets)}…")
+    got, notes = gather(targets, services, lambda svc: cloudwatch.describe_alarms(svc.aws, state))
+    return targets, [(t, a) for t in sorted(got) for a in got[t]], notes
+
+
 def handle_alarms(request: Request, args: list[str], services: Services) -> Reply:
     args, scope = split_scope(args, request, services)
     word = (args[0].lower() if args else "alarm")
@@ -38,12 +48,9 @@ def handle_alarms(request: Request, args: list[str], services: Services) -> Repl
         raise UserInputError(f"{' '.join(args)!r} is not an alarm state",
                              "use `/cloudops alarms`, `alarms ok`, `alarms insufficient_data` or `alarms all`")
     state = _STATES[word]
-    targets = fleet_targets(scope, services)
-    report("Checking alarms…" if len(targets) == 1 else f"Checking alarms in {where(targets)}…")
-    got, notes = gather(targets, services, lambda svc: cloudwatch.describe_alarms(svc.aws, state))
+    targets, found, notes = read_alarms(state, scope, services)
     label = state or "any state"
     prefix = labelled(services, targets)
-    found = [(t, a) for t in sorted(got) for a in got[t]]
     title = f"CloudWatch alarms — {label}" + (f" — {where(targets)}" if prefix else "")
     if not found:
         return Reply(title=title, notes=tuple(notes),

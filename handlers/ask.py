@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.aws import cloudwatch, ec2
@@ -11,14 +12,29 @@ from bot.errors import ModelError, UserInputError
 from bot.llm.loop import run_tool_loop
 from bot.models import Reply, Request, Section
 from handlers.alarms import alarm_line
+from handlers.capability import Access, Capability
 from handlers.scope import fleet_targets, gather, labelled, split_scope
 from handlers.services import Services
-from handlers.status import _line, problems
+from handlers.status import instance_line, problems
 from handlers.summarize import NO_MODEL_NOTE, system_prompt
 from handlers.toolbox import build_tools
 
 
-def handle_ask(request: Request, args: list[str], services: Services) -> Reply:
+def capability(sources: Sequence[Capability]) -> Capability:
+    """The ``ask`` entry: the model over every tool the other capabilities offer."""
+    offered = tuple(sources)
+    actions = tuple(sorted({a for c in offered for a in c.aws_actions}))
+
+    def handler(request: Request, args: list[str], services: Services) -> Reply:
+        return handle_ask(request, args, services, offered)
+
+    return Capability(verb="ask", usage="ask <question>",
+                      summary="ask anything; the model uses the read-only tools above", handler=handler,
+                      access=Access.MODEL, prompt="ask", aws_actions=actions, order=90,
+                      free_text=True, gatherers=tuple(g for c in offered for g in c.gatherers))
+
+
+def handle_ask(request: Request, args: list[str], services: Services, sources: Sequence[Capability]) -> Reply:
     question = " ".join(args).strip()
     if not question:
         raise UserInputError("what would you like to know?", "e.g. `@CloudOps why is checkout returning 502s?`")
@@ -40,7 +56,7 @@ def handle_ask(request: Request, args: list[str], services: Services) -> Reply:
     s = services.settings
     try:
         result = run_tool_loop(
-            services.llm, messages, build_tools(services, request), max_steps=s.llm_max_steps,
+            services.llm, messages, build_tools(services, request, sources), max_steps=s.llm_max_steps,
             result_chars=s.llm_tool_result_chars,
             force_answer=services.prompts.render("force_answer", steps=s.llm_max_steps),
             scrub=services.scrub, pool=services.tool_pool,
@@ -52,7 +68,8 @@ def handle_ask(request: Request, args: list[str], services: Services) -> Reply:
     answer = services.scrub(result.answer) or "The model returned an empty answer."
     sent = "\n\n".join(f"[{m['role']}]\n{m.get('content') or m.get('tool_calls')}" for m in messages)
     return Reply(title=f"Q: {_short(question)}", summary=answer, sections=sections, model_used=True,
-                 usage=result.usage, evidence="\n".join(result.tool_log), prompt=sent)
+                 usage=result.usage, evidence="\n".join(result.tool_log), prompt=sent,
+                 prompts=tuple(services.prompts.get(name).ref for name in ("system", "ask")))
 
 
 def _evidence_only(request: Request, question: str, services: Services, note: str) -> Reply:
@@ -84,7 +101,7 @@ def _evidence_only(request: Request, question: str, services: Services, note: st
 
         rows = [(t, i, health_of(t).get(i.instance_id)) for t, i in got["instances"]]
         bad = [(t, i, h) for t, i, h in rows if problems(i, h)]
-        text = "\n".join(services.scrub(tag(t) + _line(i, h, services)) for t, i, h in bad) or "none"
+        text = "\n".join(services.scrub(tag(t) + instance_line(i, h, services)) for t, i, h in bad) or "none"
         sections.append(Section(title=f"Instances needing attention ({len(bad)} of {len(rows)})",
                                 text=text, code=True))
         summary_parts.append(f"{len(bad)} of {len(rows)} instances need attention")

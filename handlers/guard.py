@@ -1,9 +1,10 @@
 """Admission: who may run what, where, and how often. Runs before any AWS call, for every path
 (Slack, sidecar /query, CLI), so the rules cannot be bypassed by choosing another door.
 
-Access has two classes: ``read`` (commands that only show AWS evidence) and ``sensitive`` (the model
-path, which sends evidence to a third party). Each class has user, user-group and channel allowlists;
-an empty list means everyone. Rate limits are per-user and per-channel token buckets in the shared store.
+Access classes: ``read`` (commands that only show AWS evidence), ``model`` (the model path, which
+sends evidence to a third party) and ``action`` (changes; refused everywhere until approvals exist).
+Read and model have user, user-group and channel allowlists; an empty list means everyone. Rate
+limits are per-user and per-channel token buckets in the shared store.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.errors import NotAllowedError, RateLimitedError
 from bot.metrics import Metrics
 from bot.models import Request, Source
 from bot.store import Store
+from handlers.capability import Access
 
 
 def _allowed(allow: tuple[str, ...], *candidates: str) -> bool:
@@ -20,24 +22,27 @@ def _allowed(allow: tuple[str, ...], *candidates: str) -> bool:
 
 
 def check_access(request: Request, access: str, settings: Settings) -> None:
+    """``access`` is a capability's class (``handlers.capability.Access``): read, model or action."""
+    if access == Access.ACTION:
+        raise NotAllowedError("actions are not enabled on this bot", "ask the bot's operator")
     if request.source is Source.CLI:
         return  # the operator's own terminal
-    if access == "sensitive":
+    if access == Access.MODEL:
         users, groups, channels = settings.access_model_users, settings.access_model_groups, \
             settings.access_model_channels
-        what = "model questions"
+        what, variables = "model questions", "CLOUDOPS_MODEL_USERS / _GROUPS"
     else:
         users, groups, channels = settings.access_read_users, settings.access_read_groups, \
             settings.access_read_channels
-        what = "this command"
+        what, variables = "this command", "CLOUDOPS_READ_USERS / _GROUPS"
     if users or groups:
         in_user = bool(users) and request.user in users
         in_group = bool(groups) and bool(request.user_groups & set(groups))
         if not (in_user or in_group):
             raise NotAllowedError(f"you are not on the list of people allowed to run {what}",
-                                  "ask the bot's operator to add you (CLOUDOPS_READ_USERS / _GROUPS)")
+                                  f"ask the bot's operator to add you ({variables})")
     if not _allowed(channels, request.channel):
-        raise NotAllowedError(f"{what} are not enabled in this channel" if access == "sensitive"
+        raise NotAllowedError(f"{what} are not enabled in this channel" if access == Access.MODEL
                               else "CloudOps is not enabled in this channel",
                               "use one of the channels the operator enabled")
 

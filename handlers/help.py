@@ -1,15 +1,31 @@
-"""`help`: what the bot can do, generated from the routing table so it never drifts."""
+"""`help`: what the bot can do, generated from the capability entries so it never drifts.
+
+The registry hands help the entries it lists (``capability(listing)``), so help imports no table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.models import Reply, Request, Section
+from handlers.capability import Capability
 from handlers.services import Services
 
+USAGE, SUMMARY = "help", "this list"
 
-def handle_help(request: Request, args: list[str], services: Services) -> Reply:
-    from handlers.router import ROUTES  # the table imports this module; import late to avoid a cycle
 
-    lines = [f"• `/cloudops {r.usage}` — {r.summary}" for r in ROUTES]
+def capability(listing: Sequence[Capability]) -> Capability:
+    """The help entry, listing itself first and then ``listing``."""
+    entries = tuple(listing)
+
+    def handler(request: Request, args: list[str], services: Services) -> Reply:
+        return handle_help(request, services, entries)
+
+    return Capability(verb="help", usage=USAGE, summary=SUMMARY, handler=handler, order=0)
+
+
+def handle_help(request: Request, services: Services, listing: Sequence[Capability]) -> Reply:
+    lines = [f"• `/cloudops {USAGE}` — {SUMMARY}"] + [f"• `/cloudops {c.usage}` — {c.summary}" for c in listing]
     lines.append("• `@CloudOps <question>` — ask anything; follow-ups in the thread keep the context")
     aliases = services.settings.log_aliases
     sections = [Section(title="Commands", text="\n".join(lines), markdown=True)]

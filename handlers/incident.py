@@ -18,7 +18,7 @@ from handlers.formatting import stamp
 from handlers.logs import compact_text, gather_logs, newest_errors, scrubbed_events
 from handlers.metrics import describe, sparkline
 from handlers.services import Services
-from handlers.status import _line
+from handlers.status import instance_line
 from handlers.summarize import finish
 
 BEFORE_S = 1800  # metric window before the breach
@@ -42,10 +42,6 @@ def log_groups_for(alarm: Alarm, services: Services) -> list[str]:
     if "ServiceName" in dims:
         return [f"/ecs/{dims['ServiceName']}"]
     return []
-
-
-def find_alarm(services: Services, name: str) -> Alarm | None:
-    return next((a for a in cloudwatch.describe_alarms(services.aws, None) if a.name == name), None)
 
 
 def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
@@ -81,7 +77,7 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
             missing.append(f"EC2 status of {instance}")
         else:
             instances, health = got["ec2"]
-            text = "\n".join(services.scrub(_line(i, health.get(i.instance_id), services)) for i in instances)
+            text = "\n".join(services.scrub(instance_line(i, health.get(i.instance_id), services)) for i in instances)
             sections.append(Section(title="Instance", text=text, code=True))
             evidence.append(text)
     for group in groups:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.aws import cloudwatch, ec2
-from bot.aws.records import MetricSeries
+from bot.aws.accounts import Target
+from bot.aws.records import Instance, MetricSeries
 from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
 from bot.progress import report
 from handlers.charting import series_chart
 from handlers.formatting import num, stamp
 from handlers.parsing import format_window, split_window
-from handlers.scope import fleet_targets, gather, labelled, split_scope
+from handlers.scope import Scope, fleet_targets, gather, labelled, split_scope
 from handlers.services import Services
 from handlers.summarize import finish
 
@@ -51,6 +52,39 @@ def sparkline(values: tuple[float, ...], width: int = 40) -> str:
     return "".join(bars[0 if hi == lo else int((p - lo) / (hi - lo) * 7)] for p in pts)
 
 
+@dataclass(frozen=True)
+class InstanceMetrics:
+    target: Target
+    instance: Instance
+    targets: list[Target]  # the scope searched, for labelling
+    series: list[MetricSeries]
+
+
+def find_instance(selector: str, scope: Scope, services: Services) -> tuple[Target, Instance, list[Target]]:
+    """The one instance ``selector`` names anywhere in scope; a name that matches several is refused."""
+    ec2.selector_filters(selector)  # validate before any AWS call
+    targets = fleet_targets(scope, services)  # an instance lives in one account/region: look everywhere in scope
+    found, _ = gather(targets, services, lambda svc: ec2.describe_instances(svc.aws, selector, cap=2), lookup=True)
+    matches = [(t, i) for t in sorted(found) for i in found[t]]
+    if len(matches) > 1:
+        places = ", ".join(f"{i.instance_id} in {t.label}" for t, i in matches[:4])
+        raise UserInputError(f"{selector!r} matches several instances ({places})",
+                             "use the instance id" + (" and --account/--region" if len(found) > 1 else ""))
+    target, inst = matches[0]
+    return target, inst, targets
+
+
+def read_metrics(selector: str, kind: str, window: int, scope: Scope, services: Services) -> InstanceMetrics:
+    """The one gatherer of ``metrics`` and the ``get_instance_metrics`` tool."""
+    if kind not in cloudwatch.EC2_METRICS:
+        raise UserInputError(f"{kind!r} is not a metric kind", f"use one of {', '.join(cloudwatch.EC2_METRICS)}")
+    target, inst, targets = find_instance(selector, scope, services)
+    svc = services.at(target)
+    report(f"Reading {kind} metrics of {inst.name or inst.instance_id}…")
+    series = cloudwatch.instance_metrics(svc.aws, inst.instance_id, kind, window, now=svc.clock())
+    return InstanceMetrics(target, inst, targets, series)
+
+
 def handle_metrics(request: Request, args: list[str], services: Services) -> Reply:
     args, scope = split_scope(args, request, services)
     rest, window = split_window(args, services.settings)
@@ -61,18 +95,9 @@ def handle_metrics(request: Request, args: list[str], services: Services) -> Rep
         kind = rest[1].lower()
     if len(rest) > 2 or kind not in cloudwatch.EC2_METRICS:
         raise UserInputError(f"{' '.join(rest[1:])!r} is not a metric kind", USAGE)
-    ec2.selector_filters(rest[0])  # validate before any AWS call
-    targets = fleet_targets(scope, services)  # an instance lives in one account/region: look everywhere in scope
-    found, _ = gather(targets, services, lambda svc: ec2.describe_instances(svc.aws, rest[0], cap=2), lookup=True)
-    matches = [(t, i) for t in sorted(found) for i in found[t]]
-    if len(matches) > 1:
-        places = ", ".join(f"{i.instance_id} in {t.label}" for t, i in matches[:4])
-        raise UserInputError(f"{rest[0]!r} matches several instances ({places})",
-                             "use the instance id" + (" and --account/--region" if len(found) > 1 else ""))
-    target, inst = matches[0]
+    got = read_metrics(rest[0], kind, window, scope, services)
+    target, inst, targets, series = got.target, got.instance, got.targets, got.series
     services = services.at(target)
-    report(f"Reading {kind} metrics of {inst.name or inst.instance_id}…")
-    series = cloudwatch.instance_metrics(services.aws, inst.instance_id, kind, window, now=services.clock())
     label = f"{inst.name or inst.instance_id} ({inst.instance_id})" + (
         f" — {target.label}" if labelled(services, targets) else "")
     lines = [describe(s) for s in series]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.aws import ec2
 from bot.aws.accounts import Target
@@ -11,7 +12,7 @@ from bot.errors import CloudOpsError
 from bot.models import Fact, Reply, Request, Section
 from bot.progress import report
 from handlers.formatting import ago, stamp
-from handlers.scope import fleet_targets, gather, labelled, split_scope, where
+from handlers.scope import Scope, fleet_targets, gather, labelled, split_scope, where
 from handlers.services import Services
 from handlers.summarize import finish
 
@@ -32,7 +33,7 @@ def problems(inst: Instance, health: InstanceHealth | None) -> list[str]:
     return out
 
 
-def _line(inst: Instance, health: InstanceHealth | None, services: Services) -> str:
+def instance_line(inst: Instance, health: InstanceHealth | None, services: Services) -> str:
     now = services.clock()
     checks = f"checks {health.instance_status}/{health.system_status}" if health else "checks n/a"
     issues = problems(inst, health)
@@ -66,9 +67,33 @@ def _soft(fn: Callable[[], dict[str, InstanceHealth]]) -> object:
         return exc
 
 
-def handle_status(request: Request, args: list[str], services: Services) -> Reply:
-    rest, scope = split_scope(args, request, services)
-    selector = " ".join(rest).strip() or None
+@dataclass(frozen=True)
+class Fleet:
+    """Instances in scope with their status checks; ``notes`` say what could not be read."""
+
+    targets: list[Target]
+    rows: list[tuple[Target, Instance]]
+    health: dict[tuple[Target, str], InstanceHealth]
+    notes: list[str]
+
+    def health_of(self, target: Target, inst: Instance) -> InstanceHealth | None:
+        return self.health.get((target, inst.instance_id))
+
+    def ranked(self) -> list[tuple[Target, Instance]]:
+        """Instances needing attention first, then by name."""
+        return sorted(self.rows, key=lambda r: (not problems(r[1], self.health_of(*r)), r[1].name, r[0],
+                                                r[1].instance_id))
+
+    def lines(self, services: Services) -> list[str]:
+        """One scrubbed line per instance, ranked, labelled with account/region when that matters."""
+        label = labelled(services, self.targets)
+        return [services.scrub((f"[{t.label}] " if label else "") + instance_line(i, self.health_of(t, i), services))
+                for t, i in self.ranked()]
+
+
+def read_fleet(selector: str | None, scope: Scope, services: Services) -> Fleet:
+    """The one EC2 gatherer of ``status`` and the ``list_instances`` tool: every target in scope, status
+    checks read beside the instances; refused or failed status checks leave the instances standing."""
     if selector:
         ec2.selector_filters(selector)  # validate before any AWS call
     targets = fleet_targets(scope, services)
@@ -79,7 +104,14 @@ def handle_status(request: Request, args: list[str], services: Services) -> Repl
     health = {(t, iid): h for t in got for iid, h in got[t][1].items()}
     if not all(ok for _, _, ok in got.values()):
         notes.append("Status checks could not be read; showing instance state only.")
-    return _reply(request, selector, rows, health, services, tuple(notes), targets)
+    return Fleet(targets, rows, health, notes)
+
+
+def handle_status(request: Request, args: list[str], services: Services) -> Reply:
+    rest, scope = split_scope(args, request, services)
+    selector = " ".join(rest).strip() or None
+    fleet = read_fleet(selector, scope, services)
+    return _reply(request, selector, fleet, services)
 
 
 def _raise_first(value: object) -> None:
@@ -89,16 +121,12 @@ def _raise_first(value: object) -> None:
         raise value
 
 
-def _reply(request: Request, selector: str | None, rows: list[tuple[Target, Instance]],
-           health: dict[tuple[Target, str], InstanceHealth], services: Services, notes: tuple[str, ...],
-           targets: list[Target]) -> Reply:
-    def h_of(t: Target, i: Instance) -> InstanceHealth | None:
-        return health.get((t, i.instance_id))
-
+def _reply(request: Request, selector: str | None, fleet: Fleet, services: Services) -> Reply:
+    h_of, rows, targets = fleet.health_of, fleet.rows, fleet.targets
     label = labelled(services, targets)
-    ranked = sorted(rows, key=lambda r: (not problems(r[1], h_of(*r)), r[1].name, r[0], r[1].instance_id))
+    ranked = fleet.ranked()
     bad = [i for t, i in ranked if problems(i, h_of(t, i))]
-    lines = [services.scrub((f"[{t.label}] " if label else "") + _line(i, h_of(t, i), services)) for t, i in ranked]
+    lines = fleet.lines(services)
     evidence = "\n".join(lines)
     sections: list[Section] = []
     if selector and len(rows) == 1:
@@ -130,4 +158,4 @@ def _reply(request: Request, selector: str | None, rows: list[tuple[Target, Inst
              else f"EC2 fleet status — {where(targets) if label else targets[0].region}")
     return finish(services, request, title=title, sections=tuple(sections), evidence=evidence,
                   fallback=services.scrub(fallback), prompt="status", values={"selector": selector or ""},
-                  notes=notes)
+                  notes=tuple(fleet.notes))

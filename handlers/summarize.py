@@ -65,4 +65,5 @@ def finish(
     usage = Usage(llm.model, completion.prompt_tokens, completion.completion_tokens, 1)
     summary = services.scrub(completion.content).strip() or fallback
     sent = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
-    return replace(reply, summary=summary, model_used=True, usage=usage, prompt=sent)
+    return replace(reply, summary=summary, model_used=True, usage=usage, prompt=sent,
+                   prompts=(services.prompts.get("system").ref, services.prompts.get(prompt).ref))

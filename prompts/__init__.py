@@ -3,7 +3,8 @@
 Each ``*.yaml`` file holds ``name``, ``version``, ``description``, ``variables`` (the exact set the
 template may use) and ``template`` (Jinja2). Rendering uses ``StrictUndefined`` and also rejects
 variables that were not declared, so a typo fails loudly in the render tests instead of shipping a
-prompt with a hole in it. The version travels with every model request for the audit log.
+prompt with a hole in it. ``Prompt.ref`` (``status@v2``) of every prompt sent goes into the request's
+audit event (``handlers.dispatch``).
 """
 
 from __future__ import annotations

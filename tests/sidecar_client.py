@@ -15,6 +15,7 @@ from bot.metrics import Metrics
 from bot.sidecar.server import Sidecar
 from bot.sidecar.status import HealthSource
 from bot.state import BotState
+from handlers import registry
 from handlers.services import Services
 
 TOKEN = "s3cret-sidecar-token"
@@ -79,7 +80,7 @@ def running_sidecar(*, health: HealthSource | None = None, connected: bool = Tru
                     **overrides: Any) -> Iterator[Running]:
     """A sidecar on 127.0.0.1:<free port> over real Services (AWS = whatever AWS_ENDPOINT_URL says)."""
     settings = _settings(**overrides)
-    metrics = Metrics("9.9.9")
+    metrics = Metrics("9.9.9", commands=registry.verbs(), aws_operations=registry.aws_actions())
     state = BotState(version="9.9.9")
     state.set_connected(connected)
     services = Services.build(settings, metrics)

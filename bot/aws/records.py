@@ -26,13 +26,6 @@ class InstanceHealth:
     system_status: str
     events: tuple[str, ...] = ()  # scheduled events, e.g. "system-reboot at 2026-11-26 03:00"
 
-    @property
-    def healthy(self) -> bool:
-        return self.instance_status in {"ok", "not-applicable"} and self.system_status in {
-            "ok",
-            "not-applicable",
-        }
-
 
 @dataclass(frozen=True)
 class LogEvent:

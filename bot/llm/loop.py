@@ -24,7 +24,6 @@ from bot.progress import report
 class LoopResult:
     answer: str
     usage: Usage
-    steps: int
     tool_log: list[str] = field(default_factory=list)  # "get_alarms({...}) -> 1.2 kB" lines for evidence
 
 
@@ -58,7 +57,7 @@ def run_tool_loop(
         completion_tokens += completion.completion_tokens
         if not completion.tool_calls or last:
             usage = Usage(llm.model, prompt_tokens, completion_tokens, step)
-            return LoopResult(completion.content.strip(), usage, step, tool_log)
+            return LoopResult(completion.content.strip(), usage, tool_log)
         messages.append({
             "role": "assistant",
             "content": completion.content or None,

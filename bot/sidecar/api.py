@@ -1,15 +1,15 @@
 """The data routes, GET /logs and POST /query: the Slack path's gatherer, redaction and handlers over HTTP.
 
 Nothing here re-implements a capability. /logs calls the same ``handlers.logs`` functions as
-``/cloudops logs`` (so a secret redacted in Slack is redacted here too) and /query runs the one error
-boundary, ``handlers.dispatch.handle``. What this module adds is strict parameter checking, so a
+``/cloudops logs`` (so a secret redacted in Slack is redacted here too), after the same admission (access
+class, rate limits) and under the same accounting (metrics, audit event) as any request; /query runs the
+one error boundary, ``handlers.dispatch.handle``. What this module adds is strict parameter checking, so a
 typo such as ``?sinse=2h`` is a 400 naming the parameter instead of a silently different answer.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -23,12 +23,15 @@ from bot.sidecar.http import Context, HttpError, Request, Response, from_cloudop
 from handlers import dispatch
 from handlers.logs import compact_text, gather_logs, scrubbed_events
 from handlers.parsing import format_window, resolve_group, split_window
+from handlers.registry import BY_VERB
 
 MAX_QUERY_BODY = 16 * 1024
 _DRAIN_LIMIT = 1024 * 1024  # read (and drop) an oversized body up to this so the client sees the 413
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 LOGS_PARAMS = ("group", "filter", "since", "limit", "format", "compact")
+SIDECAR_USER, SIDECAR_CHANNEL = "sidecar", "http"  # who a sidecar request is, for access lists and rate limits
+LOGS = BY_VERB["logs"]  # /logs runs the logs capability's gatherer, under its access class
 
 
 def _reject_unknown(req: Request, allowed: Collection[str]) -> None:
@@ -108,8 +111,13 @@ def logs_route(ctx: Context, req: Request) -> Response:
     _reject_unknown(req, LOGS_PARAMS)
     group, terms, window = _group(req, ctx), _terms(req), _window(req, ctx)
     limit, fmt, compact = _limit(req), _format(req), _flag(req, "compact")
+    request = BotRequest(" ".join(["logs", group, *terms, f"{window}s"]), source=Source.QUERY, user=SIDECAR_USER,
+                         channel=SIDECAR_CHANNEL)
     try:
-        result = gather_logs(ctx.services, group, terms, window)
+        with dispatch.accounted(request, ctx.services) as ledger:
+            ledger.command = LOGS.verb
+            dispatch.permit(request, LOGS, ctx.services)
+            result = gather_logs(ctx.services, group, terms, window)
     except CloudOpsError as exc:
         raise from_cloudops(exc) from None
     matched = scrubbed_events(ctx.services, result)
@@ -193,19 +201,12 @@ def query_route(ctx: Context, req: Request) -> Response:
     if ctx.state.draining:
         raise HttpError(503, "the bot is shutting down", "retry in a moment", headers=(("Retry-After", "5"),))
     text = _text(_read_body(req))
-    request = BotRequest(text, source=Source.QUERY, user="sidecar", channel="http")
-    metrics = ctx.services.metrics
-    metrics.in_flight.inc()
+    request = BotRequest(text, source=Source.QUERY, user=SIDECAR_USER, channel=SIDECAR_CHANNEL)
     ctx.state.add_in_flight(1)
-    start = time.perf_counter()
-    command, outcome = "unknown", "internal"
     try:
         reply, command, outcome = dispatch.handle(request, ctx.services)
     finally:
-        metrics.in_flight.dec()
         ctx.state.add_in_flight(-1)
-        metrics.requests.labels(Source.QUERY.value, command, outcome).inc()
-        metrics.request_seconds.labels(Source.QUERY.value, command).observe(time.perf_counter() - start)
     if fmt == "text":
         return text_response(200, reply.plain_text() + "\n")
     return json_response(200, reply_json(reply, command, outcome))

@@ -163,7 +163,7 @@ def on_incident_action(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
     request = Request(text=text, source=Source.ACTION, user=user, channel=channel, thread_ts=thread_ts,
                       user_groups=bot.groups.groups_of(user))
     try:
-        check_access(request, "sensitive" if action_id == "incident_investigate" else "read", bot.settings)
+        check_access(request, "model" if action_id == "incident_investigate" else "read", bot.settings)
     except NotAllowedError as exc:
         bot.metrics.actions.labels(action_id, "denied").inc()
         dispatch.audit_denial(request, exc, bot.services)

@@ -175,8 +175,7 @@ class SlackBot:
         try:
             return request, dispatch.admit(request, self.services)
         except (NotAllowedError, RateLimitedError) as exc:
-            dispatch.audit_denial(request, exc, self.services)
-            self.metrics.requests.labels(request.source.value, "unknown", exc.kind).inc()
+            dispatch.refuse(request, exc, self.services)
             self.ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}."
                                      + (f" {escape(exc.hint)}." if exc.hint else ""))
             return None
@@ -234,31 +233,28 @@ class SlackBot:
             return
         with self._lock:
             self._active[job] = (channel, thread_ts)
-        self.metrics.in_flight.inc()
         self.state.add_in_flight(1)
-        start = time.perf_counter()
-        command, outcome = "unknown", "internal"
         status = StatusLine(self.poster, channel, thread_ts)
         stream = AnswerStream.for_thread(self.poster, self.settings, channel, thread_ts, user=request.user,
                                          team=self.team_id)
-        try:
-            token, answer_token = progress.bind(status), progress.bind_answer(stream)
-            try:
-                reply, command, outcome = dispatch.handle(request, self.services, admitted)
-            finally:
-                progress.unbind_answer(answer_token)
-                progress.unbind(token)
+
+        def deliver(reply: Reply, command: str) -> None:
             answer_id = self.answers.put(Answer(request, reply, command)) if reply.ok else ""
             self._deliver(job, channel, thread_ts, reply, answer_id, stream)
             if stream is not None and stream.shown:
                 status.clear()  # no new message was posted that would have cleared it
+
+        try:
+            token, answer_token = progress.bind(status), progress.bind_answer(stream)
+            try:
+                dispatch.handle(request, self.services, admitted, deliver)
+            finally:
+                progress.unbind_answer(answer_token)
+                progress.unbind(token)
         finally:
             if stream is not None:
                 stream.cancel()  # closes a stream left open (aborted at shutdown); a no-op after finish
-            self.metrics.in_flight.dec()
             self.state.add_in_flight(-1)
-            self.metrics.requests.labels(request.source.value, command, outcome).inc()
-            self.metrics.request_seconds.labels(request.source.value, command).observe(time.perf_counter() - start)
             with self._lock:
                 self._active.pop(job, None)
 

@@ -1,0 +1,48 @@
+"""Every capability, found once: the modules of ``handlers.capabilities`` plus help and ask.
+
+Router, help, toolbox, metric labels (``bot.runtime``), the sidecar's OpenAPI check, the README table
+check and the IAM-policy check read ``CAPABILITIES``; none of them lists verbs or actions itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+from handlers import capabilities
+from handlers.ask import capability as ask_capability
+from handlers.capability import Capability
+from handlers.help import capability as help_capability
+
+# Called by the bot but by no capability: the sidecar's /status probe (bot.aws.health).
+SERVICE_ACTIONS = ("sts:GetCallerIdentity",)
+
+
+def _declared(module: ModuleType) -> Capability | None:
+    entry = getattr(module, "CAPABILITY", None)
+    return entry if isinstance(entry, Capability) else None
+
+
+def _discover() -> tuple[Capability, ...]:
+    found = [_declared(importlib.import_module(f"{capabilities.__name__}.{m.name}"))
+             for m in pkgutil.iter_modules(capabilities.__path__)]
+    return tuple(sorted((c for c in found if c is not None), key=lambda c: (c.order, c.verb)))
+
+
+_TOOLED = _discover()
+_ASK = ask_capability(_TOOLED)
+CAPABILITIES: tuple[Capability, ...] = (help_capability((*_TOOLED, _ASK)), *_TOOLED, _ASK)
+BY_VERB = {c.verb: c for c in CAPABILITIES}
+_TOOL_NAMES = [t.name for c in CAPABILITIES for t in c.tools]
+if len(BY_VERB) != len(CAPABILITIES) or len(set(_TOOL_NAMES)) != len(_TOOL_NAMES):
+    raise RuntimeError("two capabilities declare the same verb or model tool name")
+
+
+def verbs() -> tuple[str, ...]:
+    return tuple(BY_VERB)
+
+
+def aws_actions() -> tuple[str, ...]:
+    """Every AWS action the bot may call: the capabilities' and the service's own probe."""
+    return tuple(sorted({a for c in CAPABILITIES for a in c.aws_actions} | set(SERVICE_ACTIONS)))
