@@ -9,12 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 
 def _csv(value: Any) -> tuple[str, ...]:
@@ -70,7 +67,25 @@ def parse_accounts(value: Any) -> dict[str, AccountSpec]:
     return out
 
 
-def account_problems(s: Settings) -> list[str]:
+class AccountSettings(Protocol):
+    """The settings account validation reads (``bot.config.Settings`` has them), named here so this
+    module does not import ``bot.config``, which imports it."""
+
+    @property
+    def accounts(self) -> Mapping[str, AccountSpec]: ...
+    @property
+    def default_account(self) -> str: ...
+    @property
+    def channel_scopes(self) -> Mapping[str, str]: ...
+    @property
+    def aws_region(self) -> str: ...
+    @property
+    def sts_session_name(self) -> str: ...
+    @property
+    def sts_duration_s(self) -> int: ...
+
+
+def account_problems(s: AccountSettings) -> list[str]:
     problems: list[str] = []
     for name, acct in s.accounts.items():
         where = f"CLOUDOPS_ACCOUNTS[{name}]"

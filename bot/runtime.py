@@ -59,10 +59,8 @@ class Bot:
             self.runner.start()
             log.info("slack_connecting", api_url=self.settings.slack_api_url)
             if self.settings.alarm_channel or self.settings.alarm_routes:
-                from bot.slack.incidents import IncidentWatcher
-
-                self.slack.incidents = IncidentWatcher(self.slack).start()
-                log.info("alarm_watch", channels=sorted(self.slack.incidents.channels()))
+                watcher = self.slack.watch_incidents()
+                log.info("alarm_watch", channels=sorted(watcher.channels()))
         return self
 
     def stop(self, drain_s: float | None = None) -> int:

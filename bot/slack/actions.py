@@ -10,28 +10,39 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
-from slack_bolt import Ack
+from slack_bolt import Ack, App
 
+from bot.config import Settings
 from bot.errors import NotAllowedError
+from bot.metrics import ACTIONS
 from bot.models import Reply, Request, Source, ThreadMessage
 from bot.slack.poster import PostError
 from bot.slack.render import SlackMessage, render
+from bot.slack.replies import Replies
+from bot.state import BotState
 from bot.store import Store
 from bot.text.mrkdwn import code_block, escape
 from handlers import dispatch
 from handlers.guard import check_access
-
-if TYPE_CHECKING:
-    from bot.slack.app import SlackBot
+from handlers.services import Services
 
 log = structlog.get_logger("cloudops.slack")
 ANSWER_ACTIONS = ("answer_rerun", "answer_evidence", "answer_prompt", "answer_up", "answer_down")
 MAX_BLOCKS = 50  # Slack's limit per message
 SNIPPET_INLINE_CHARS = 2800  # beyond this an evidence/prompt snippet is uploaded as a file
+
+
+class IncidentTracker(Protocol):
+    """What the incident buttons need from the alarm watcher."""
+
+    def find(self, alarm_name: str) -> object | None: ...
+    def acknowledge(self, alarm_name: str, user: str) -> object | None: ...
+    def mute(self, alarm_name: str, user: str) -> object | None: ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,27 @@ class AnswerCache:
         return Answer(request, reply, d["command"])
 
 
+@dataclass(frozen=True)
+class ButtonDeps:
+    """What the buttons use: how to reply, where answers are kept, who is in which group."""
+
+    replies: Replies
+    state: BotState
+    settings: Settings
+    services: Services
+    answers: AnswerCache
+    groups_of: Callable[[str], frozenset[str]]
+    incidents: Callable[[], IncidentTracker | None]  # the watcher, when CLOUDOPS_ALARM_CHANNEL is set
+
+
+def configure(app: App, deps: ButtonDeps) -> None:
+    """Register the answer and incident buttons' listeners."""
+    for action_id in ANSWER_ACTIONS:
+        app.action(action_id)(lambda ack, body: on_answer_action(deps, ack, body))
+    for action_id in ACTIONS:
+        app.action(action_id)(lambda ack, body: on_incident_action(deps, ack, body))
+
+
 def answer_buttons(answer_id: str, model_used: bool) -> dict[str, Any]:
     def button(label: str, action_id: str) -> dict[str, Any]:
         return {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True},
@@ -111,48 +143,49 @@ def _where(body: dict[str, Any]) -> tuple[str, str, str]:
     return user, channel, thread_ts
 
 
-def on_answer_action(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
+def on_answer_action(deps: ButtonDeps, ack: Ack, body: dict[str, Any]) -> None:
     ack()
-    bot.state.envelope_seen()
+    deps.state.envelope_seen()
     action = (body.get("actions") or [{}])[0]
     action_id, key = str(action.get("action_id", "")), str(action.get("value", ""))
     user, channel, thread_ts = _where(body)
     where = Request(text=action_id, source=Source.ACTION, user=user, channel=channel, thread_ts=thread_ts)
-    answer = bot.answers.get(key)
+    answer = deps.answers.get(key)
     if answer is None:
-        bot.ephemeral(where, "That answer has expired from my memory; ask again to get a fresh one.")
+        deps.replies.ephemeral(where, "That answer has expired from my memory; ask again to get a fresh one.")
         return
     if action_id in ("answer_up", "answer_down"):
-        bot.metrics.feedback.labels(answer.command, "up" if action_id == "answer_up" else "down").inc()
+        deps.services.metrics.feedback.labels(answer.command, "up" if action_id == "answer_up" else "down").inc()
         log.info("feedback", command=answer.command, vote=action_id[7:], user=user)
-        bot.ephemeral(where, "Thanks for the feedback.")
+        deps.replies.ephemeral(where, "Thanks for the feedback.")
         return
     if action_id == "answer_rerun":
         request = replace(answer.request, user=user, thread_ts=thread_ts, request_id=uuid.uuid4().hex[:12])
-        bot.queue_or_refuse(where, lambda: bot.answer_admitted(request))
+        deps.replies.queue_or_refuse(where, lambda: deps.replies.answer_admitted(request))
         return
     body_text, title = ((answer.reply.evidence, "evidence") if action_id == "answer_evidence"
                         else (answer.reply.prompt, "model-prompt"))
-    bot.queue_or_refuse(where, lambda: post_snippet(bot, channel, thread_ts, title, body_text or "(nothing)"))
+    deps.replies.queue_or_refuse(
+        where, lambda: post_snippet(deps.replies, channel, thread_ts, title, body_text or "(nothing)"))
 
 
-def post_snippet(bot: SlackBot, channel: str, thread_ts: str, title: str, text: str) -> None:
+def post_snippet(replies: Replies, channel: str, thread_ts: str, title: str, text: str) -> None:
     """Short snippets inline as a code block; long ones as a text file in the thread (files_upload_v2)."""
     if len(text) <= SNIPPET_INLINE_CHARS:
-        bot.post_text_safely(channel, thread_ts, f"*{escape(title)}*\n{code_block(text)}")
+        replies.post_text_safely(channel, thread_ts, f"*{escape(title)}*\n{code_block(text)}")
         return
     try:
-        bot.upload(channel, thread_ts, filename=f"{title}.txt", title=title, content=text.encode())
+        replies.upload(channel, thread_ts, filename=f"{title}.txt", title=title, content=text.encode())
     except PostError as exc:
         log.warning("snippet_upload_failed", error=str(exc))
-        bot.post_text_safely(channel, thread_ts, f"*{escape(title)}* (first {SNIPPET_INLINE_CHARS} chars)\n"
+        replies.post_text_safely(channel, thread_ts, f"*{escape(title)}* (first {SNIPPET_INLINE_CHARS} chars)\n"
                                                   f"{code_block(text[:SNIPPET_INLINE_CHARS])}")
 
 
-def on_incident_action(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
+def on_incident_action(deps: ButtonDeps, ack: Ack, body: dict[str, Any]) -> None:
     """Investigate / Acknowledge / Mute on an incident parent: authorised like commands, audited."""
     ack()
-    bot.state.envelope_seen()
+    deps.state.envelope_seen()
     action = (body.get("actions") or [{}])[0]
     action_id, alarm = str(action.get("action_id", "")), str(action.get("value", ""))
     user, channel, thread_ts = _where(body)
@@ -161,24 +194,24 @@ def on_incident_action(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
         text = (f"ask Investigate the CloudWatch alarm {alarm}: why did it fire, is it related to other "
                 "alarms, and what should the on-call engineer check first?")
     request = Request(text=text, source=Source.ACTION, user=user, channel=channel, thread_ts=thread_ts,
-                      user_groups=bot.groups.groups_of(user))
+                      user_groups=deps.groups_of(user))
     try:
-        check_access(request, "model" if action_id == "incident_investigate" else "read", bot.settings)
+        check_access(request, "model" if action_id == "incident_investigate" else "read", deps.settings)
     except NotAllowedError as exc:
-        bot.metrics.actions.labels(action_id, "denied").inc()
-        dispatch.audit_denial(request, exc, bot.services)
-        bot.ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}.")
+        deps.services.metrics.actions.labels(action_id, "denied").inc()
+        dispatch.audit_denial(request, exc, deps.services)
+        deps.replies.ephemeral(request, f":no_entry: Sorry — {escape(exc.message)}.")
         return
-    watcher = bot.incidents
+    watcher = deps.incidents()
     if watcher is None or watcher.find(alarm) is None:
-        bot.metrics.actions.labels(action_id, "unknown").inc()
-        bot.ephemeral(request, "I am not tracking an incident for that alarm any more.")
+        deps.services.metrics.actions.labels(action_id, "unknown").inc()
+        deps.replies.ephemeral(request, "I am not tracking an incident for that alarm any more.")
         return
-    bot.metrics.actions.labels(action_id, "ok").inc()
+    deps.services.metrics.actions.labels(action_id, "ok").inc()
     log.info("action", action=action_id, alarm=alarm, user=user, channel=channel)
     if action_id == "incident_ack":
-        bot.queue_or_refuse(request, lambda: watcher.acknowledge(alarm, user))
+        deps.replies.queue_or_refuse(request, lambda: watcher.acknowledge(alarm, user))
     elif action_id == "incident_mute":
-        bot.queue_or_refuse(request, lambda: watcher.mute(alarm, user))
+        deps.replies.queue_or_refuse(request, lambda: watcher.mute(alarm, user))
     else:
-        bot.queue_or_refuse(request, lambda: bot.answer_admitted(request))
+        deps.replies.queue_or_refuse(request, lambda: deps.replies.answer_admitted(request))

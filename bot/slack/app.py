@@ -23,13 +23,14 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot import progress
 from bot.config import Settings
 from bot.errors import NotAllowedError, RateLimitedError, UserInputError
-from bot.metrics import ACTIONS
 from bot.models import Reply, Request, ThreadMessage
-from bot.slack.actions import ANSWER_ACTIONS, Answer, AnswerCache, on_answer_action, on_incident_action, with_buttons
+from bot.slack import actions, conversations
+from bot.slack.actions import Answer, AnswerCache, ButtonDeps, with_buttons
 from bot.slack.chart_upload import post_charts
-from bot.slack.conversations import SHORTCUT_ID, on_home_opened, on_shortcut
+from bot.slack.conversations import ConversationDeps
 from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
+from bot.slack.incidents import IncidentWatcher
 from bot.slack.poster import Poster, PostError
 from bot.slack.status import StatusLine
 from bot.slack.stream import AnswerStream
@@ -79,22 +80,18 @@ class SlackBot:
         self._finished: set[str] = set()  # job ids answered or aborted: never post twice
         self._lock = threading.Lock()
         self._aborting = False  # set when the drain time ran out: queued jobs abort instead of starting
-        self.incidents: Any = None  # IncidentWatcher when CLOUDOPS_ALARM_CHANNEL is set (see runtime)
+        self.incidents: IncidentWatcher | None = None  # watch_incidents(), when an alarm channel is set
         self.answers = AnswerCache(services.store, self.settings.answer_ttl_s, self.settings.answer_max_chars)
-        configure(self.app, self)
+        configure(self.app, self,
+                  ButtonDeps(replies=self, state=state, settings=settings, services=services, answers=self.answers,
+                             groups_of=self.groups.groups_of, incidents=lambda: self.incidents),
+                  ConversationDeps(replies=self, state=state, store=services.store,
+                                   max_question_chars=settings.max_question_chars))
 
-    # --- the listener table -------------------------------------------------------------------------
-    def listeners(self) -> list[tuple[str, str, Callable[..., None]]]:
-        return [
-            ("command", SLASH_COMMAND, self.on_command),
-            ("event", "app_mention", self.on_mention),
-            ("event", "message", self.on_message),
-            ("event", "app_home_opened", lambda ack, event: on_home_opened(self, ack, event)),
-            ("shortcut", SHORTCUT_ID, lambda ack, body: on_shortcut(self, ack, body)),
-            *[("action", action_id, lambda ack, body: on_incident_action(self, ack, body)) for action_id in ACTIONS],
-            *[("action", action_id, lambda ack, body: on_answer_action(self, ack, body))
-              for action_id in ANSWER_ACTIONS],
-        ]
+    def watch_incidents(self) -> IncidentWatcher:
+        """Start the alarm watcher (CLOUDOPS_ALARM_CHANNEL / _ROUTES); its buttons find it here."""
+        self.incidents = IncidentWatcher(self.settings, self.services, self.poster, self.queue, self).start()
+        return self.incidents
 
     # --- listeners: ack, reserve, submit ------------------------------------------------------------
     def on_command(self, ack: Ack, body: dict[str, Any]) -> None:
@@ -167,7 +164,7 @@ class SlackBot:
             log.error("ephemeral_failed", error=str(err))
 
     # --- jobs ---------------------------------------------------------------------------------------
-    def _admit(self, request: Request) -> tuple[Request, Any] | None:
+    def _admit(self, request: Request) -> tuple[Request, dispatch.Admitted | None] | None:
         """Access and rate limits before anything is posted; refusals are told privately and audited."""
         from dataclasses import replace
 
@@ -225,7 +222,7 @@ class SlackBot:
         if admitted is not None:
             self._answer(*admitted)
 
-    def _answer(self, request: Request, admitted: Any = None) -> None:
+    def _answer(self, request: Request, admitted: dispatch.Admitted | None = None) -> None:
         job = uuid.uuid4().hex
         channel, thread_ts = request.channel, request.thread_ts or ""
         if self._aborting:
@@ -304,16 +301,11 @@ class SlackBot:
         return len(stuck)
 
 
-def configure(app: App, bot: SlackBot) -> None:
-    """Register every listener from the bot's one table (Dispatch's ``configure()`` idea)."""
-    for kind, key, fn in bot.listeners():
-        if kind == "command":
-            app.command(key)(fn)
-        elif kind == "action":
-            app.action(key)(fn)
-        elif kind == "shortcut":
-            app.shortcut(key)(fn)
-        elif kind == "event":
-            app.event(key)(fn)
-        else:  # pragma: no cover - the table only holds the kinds above
-            raise ValueError(kind)
+def configure(app: App, inbound: SlackBot, buttons: ButtonDeps, talk: ConversationDeps) -> None:
+    """Register every listener: the inbound requests here, then each feature's own (Dispatch's
+    ``configure()`` per feature, each with only what it needs)."""
+    app.command(SLASH_COMMAND)(lambda ack, body: inbound.on_command(ack, body))
+    app.event("app_mention")(lambda ack, event, body: inbound.on_mention(ack, event, body))
+    app.event("message")(lambda ack, event, body: inbound.on_message(ack, event, body))
+    actions.configure(app, buttons)
+    conversations.configure(app, talk)

@@ -3,15 +3,16 @@ message shortcut "Ask CloudOps about this", which analyses any message in a thre
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, App
 
 from bot.models import Request, Source
 from bot.slack.inbound import slack_to_plain
-
-if TYPE_CHECKING:
-    from bot.slack.app import SlackBot
+from bot.slack.replies import Replies
+from bot.state import BotState
+from bot.store import Store
 
 SHORTCUT_ID = "ask_cloudops"  # the message shortcut "Ask CloudOps about this" (slack-manifest.yml)
 WELCOME_TTL_S = 30 * 86400
@@ -28,26 +29,41 @@ WELCOME = ("Hi, I'm CloudOps. Ask me about your AWS workloads, for example:\n"
            + "Each message starts its own thread; follow-ups in a thread keep the context.")
 
 
-def on_home_opened(bot: SlackBot, ack: Ack, event: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class ConversationDeps:
+    replies: Replies
+    state: BotState
+    store: Store  # the welcome-once flag
+    max_question_chars: int
+
+
+def configure(app: App, deps: ConversationDeps) -> None:
+    """Register the Messages tab and the message shortcut."""
+    app.event("app_home_opened")(lambda ack, event: on_home_opened(deps, ack, event))
+    app.shortcut(SHORTCUT_ID)(lambda ack, body: on_shortcut(deps, ack, body))
+
+
+def on_home_opened(deps: ConversationDeps, ack: Ack, event: dict[str, Any]) -> None:
     """The agent's Messages tab opened: greet once per user with prompts to try."""
     ack()
     user, channel = str(event.get("user", "")), str(event.get("channel", ""))
-    if event.get("tab") != "messages" or not channel or not bot.services.store.first_time(
+    if event.get("tab") != "messages" or not channel or not deps.store.first_time(
             f"welcome:{user}", WELCOME_TTL_S):
         return
-    bot.queue_or_refuse(Request(text="", source=Source.MENTION, user=user, channel=channel),
-                         lambda: bot.post_text_safely(channel, "", WELCOME))
+    deps.replies.queue_or_refuse(Request(text="", source=Source.MENTION, user=user, channel=channel),
+                                 lambda: deps.replies.post_text_safely(channel, "", WELCOME))
 
-def on_shortcut(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
+
+def on_shortcut(deps: ConversationDeps, ack: Ack, body: dict[str, Any]) -> None:
     """"Ask CloudOps about this" on any message: a thread reply analysing that message with the tools."""
     ack()
-    bot.state.envelope_seen()
+    deps.state.envelope_seen()
     message = body.get("message") or {}
     channel = str((body.get("channel") or {}).get("id", ""))
     user = str((body.get("user") or {}).get("id", ""))
-    quoted = slack_to_plain(str(message.get("text", "")))[: bot.settings.max_question_chars - 200]
+    quoted = slack_to_plain(str(message.get("text", "")))[: deps.max_question_chars - 200]
     request = Request(text=f"ask Analyse this message for the on-call engineer: what does it mean for our "
                            f"AWS workloads and what should be checked? Message: {quoted}",
                       source=Source.MENTION, user=user, channel=channel,
                       thread_ts=str(message.get("thread_ts") or message.get("ts") or ""))
-    bot.queue_or_refuse(request, lambda: bot.answer_admitted(request))
+    deps.replies.queue_or_refuse(request, lambda: deps.replies.answer_admitted(request))

@@ -21,13 +21,17 @@ import structlog
 from bot.aws import cloudwatch
 from bot.aws.accounts import Target
 from bot.aws.records import Alarm
+from bot.config import Settings
 from bot.errors import CloudOpsError
 from bot.models import Request, Source
 from bot.slack.chart_upload import post_charts
 from bot.slack.incident_view import Incident, epoch, parent_blocks
-from bot.slack.poster import PostError
+from bot.slack.poster import Poster, PostError
 from bot.slack.render import render
+from bot.slack.replies import Replies
+from bot.slack.workqueue import WorkQueue
 from handlers.incident import by_prefix, evidence_pack
+from handlers.services import Services
 
 log = structlog.get_logger("cloudops.incidents")
 
@@ -41,7 +45,7 @@ class Seen:
     alarm: Alarm
 
 
-def _safe_alarms(services: Any) -> list[Alarm] | Exception:
+def _safe_alarms(services: Services) -> list[Alarm] | Exception:
     try:
         return cloudwatch.describe_alarms(services.aws, None)
     except CloudOpsError as exc:  # reported per target by the caller, like a fan-out failure
@@ -50,11 +54,14 @@ HISTORY_PAGES = 5  # channel history pages (200 messages each) scanned for incid
 
 
 class IncidentWatcher:
-    def __init__(self, bot: Any) -> None:  # bot: bot.slack.app.SlackBot (Any avoids an import cycle)
-        self.bot = bot
-        self.settings = bot.settings
-        self.services = bot.services
-        self.metrics = bot.metrics
+    def __init__(self, settings: Settings, services: Services, poster: Poster, queue: WorkQueue,
+                 replies: Replies) -> None:
+        self.settings = settings
+        self.services = services
+        self.metrics = services.metrics
+        self.poster = poster
+        self.queue = queue
+        self.replies = replies
         self.incidents: dict[str, Incident] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -74,7 +81,7 @@ class IncidentWatcher:
                 if cursor:
                     args["cursor"] = cursor
                 try:
-                    data = self.bot.poster.call("conversations.history", form=True, **args)
+                    data = self.poster.call("conversations.history", form=True, **args)
                 except PostError as exc:
                     log.warning("incident_history_failed", channel=channel, error=str(exc))
                     break
@@ -179,7 +186,7 @@ class IncidentWatcher:
                        changed=epoch(alarm.updated), severity=by_prefix(self.settings.alarm_severity, alarm.name) or "",
                        reason=self.services.scrub(alarm.reason))
         text, blocks = parent_blocks(inc, alarm)
-        data = self.bot.poster.call("chat.postMessage", channel=channel, text=text, blocks=blocks,
+        data = self.poster.call("chat.postMessage", channel=channel, text=text, blocks=blocks,
                                     metadata=inc.metadata(), unfurl_links=False)
         inc.ts = str(data.get("ts", ""))
         with self._lock:
@@ -192,9 +199,9 @@ class IncidentWatcher:
         alarm = seen.alarm
         request = Request(text=f"incident {alarm.name}", source=Source.ACTION, user="cloudops",
                           channel=inc.channel, thread_ts=inc.ts)
-        place = self.bot.queue.reserve()
+        place = self.queue.reserve()
         if place is None:
-            self.bot.post_text_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack now; "
+            self.replies.post_text_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack now; "
                                                        "press Investigate to try again.")
             return
 
@@ -202,13 +209,13 @@ class IncidentWatcher:
             try:
                 reply = evidence_pack(alarm, self.services.at(seen.target), request)
             except CloudOpsError as exc:
-                self.bot.post_text_safely(inc.channel, inc.ts, f":warning: Evidence pack failed: {exc.message}")
+                self.replies.post_text_safely(inc.channel, inc.ts, f":warning: Evidence pack failed: {exc.message}")
                 return
             for message in render(reply):
-                self.bot.poster.post(inc.channel, message, inc.ts)
-            post_charts(self.bot.poster, inc.channel, inc.ts, reply.charts)  # the metric, its threshold
+                self.poster.post(inc.channel, message, inc.ts)
+            post_charts(self.poster, inc.channel, inc.ts, reply.charts)  # the metric, its threshold
 
-        self.bot.queue.submit(job)
+        self.queue.submit(job)
 
     def _transition(self, inc: Incident, seen: Seen, what: str, reopen: bool = False) -> None:
         alarm = seen.alarm
@@ -225,14 +232,14 @@ class IncidentWatcher:
             self.incidents[seen.key] = updated
         self.update_parent(updated, alarm)
         if not updated.muted:
-            self.bot.poster.post_text(inc.channel, f"*{what}* — {self._escape(alarm.reason[:1000])}", inc.ts)
+            self.poster.post_text(inc.channel, f"*{what}* — {self._escape(alarm.reason[:1000])}", inc.ts)
         self.metrics.incidents.labels("reopened" if reopen else "updated").inc()
         if reopen and not updated.muted:
             self._evidence(updated, seen)
 
     def update_parent(self, inc: Incident, alarm: Alarm | None) -> None:
         text, blocks = parent_blocks(inc, alarm)
-        self.bot.poster.call("chat.update", channel=inc.channel, ts=inc.ts, text=text, blocks=blocks,
+        self.poster.call("chat.update", channel=inc.channel, ts=inc.ts, text=text, blocks=blocks,
                              metadata=inc.metadata())
 
     def _escape(self, text: str) -> str:
@@ -253,7 +260,7 @@ class IncidentWatcher:
             inc = replace(inc, acked_by=user, acked_at=time.time())
             self.incidents[alarm_name] = inc
         self.update_parent(inc, None)
-        self.bot.poster.post_text(inc.channel, f":eyes: Acknowledged by <@{user}>.", inc.ts)
+        self.poster.post_text(inc.channel, f":eyes: Acknowledged by <@{user}>.", inc.ts)
         return inc
 
     def mute(self, alarm_name: str, user: str) -> Incident | None:
@@ -265,6 +272,6 @@ class IncidentWatcher:
             self.incidents[alarm_name] = inc
         self.update_parent(inc, None)
         minutes = self.settings.alarm_mute_s // 60
-        self.bot.poster.post_text(inc.channel, f":mute: <@{user}> muted `{alarm_name}` for {minutes} min: "
+        self.poster.post_text(inc.channel, f":mute: <@{user}> muted `{alarm_name}` for {minutes} min: "
                                                "transitions update the state line but post nothing.", inc.ts)
         return inc
