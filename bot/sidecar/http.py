@@ -15,7 +15,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from bot.config import Settings
-from bot.errors import CloudOpsError, ConfigError, NotAllowedError, NotFoundError, RateLimitedError, UpstreamError
+from bot.errors import (
+    AwsAccessDenied,
+    CloudOpsError,
+    ConfigError,
+    NotAllowedError,
+    NotFoundError,
+    RateLimitedError,
+    UpstreamError,
+)
 from bot.sidecar.status import AwsHealthView
 from bot.state import BotState
 from handlers.services import Services
@@ -95,18 +103,22 @@ def text_response(status: int, text: str) -> Response:
     return Response(status, text.encode("utf-8"), TEXT)
 
 
-# Most specific first: AwsAccessDenied and ModelError are UpstreamErrors, but denied is not "bad gateway".
+# First match wins. 403 is the caller being refused by our admission (NotAllowedError). AWS refusing
+# the bot's own identity (AwsAccessDenied) is an UpstreamError like throttling or a model failure: the
+# caller may call, the gateway's upstream said no, which the operator fixes in IAM. So it is a 502.
 _STATUS_BY_ERROR: tuple[tuple[type[CloudOpsError], int], ...] = (
     (NotFoundError, 404),
     (NotAllowedError, 403),
     (RateLimitedError, 429),
     (ConfigError, 500),
+    (AwsAccessDenied, 502),
     (UpstreamError, 502),
 )
 
 
 def from_cloudops(exc: CloudOpsError, *, parameter: str = "") -> HttpError:
-    """A typed bot error as an HTTP error: user mistakes are 400, missing things 404, AWS/model 502."""
+    """A typed bot error as an HTTP error: user mistakes 400, refused callers 403, missing things 404,
+    rate limits 429, AWS (refusals included) and model failures 502."""
     status = next((code for cls, code in _STATUS_BY_ERROR if isinstance(exc, cls)), 400)
     return HttpError(status, exc.message, exc.hint, parameter=parameter if status == 400 else "")
 

@@ -18,10 +18,12 @@ from typing import Any
 
 import structlog
 
+from bot.metrics import UNKNOWN_COMMAND
 from bot.sidecar.api import logs_route, query_route
 from bot.sidecar.auth import AuthResult, check_bearer
 from bot.sidecar.http import JSON, Context, HttpError, Request, Response, WsgiApp, json_response
 from bot.sidecar.status import status_document
+from handlers.registry import CAPABILITIES
 
 log = structlog.get_logger("cloudops.sidecar")
 
@@ -67,11 +69,21 @@ def metrics(ctx: Context, req: Request) -> Response:
     return Response(int(str(captured.get("status", "200")).split()[0]), body, content_type, others)
 
 
+def openapi_document(version: str) -> dict[str, Any]:
+    """``openapi.json`` with what the capability entries declare filled in: the verbs a reply's
+    ``command`` may name and the usage of each command /query accepts."""
+    spec: dict[str, Any] = json.loads(files("bot.sidecar").joinpath("openapi.json").read_text(encoding="utf-8"))
+    spec["info"]["version"] = version
+    schemas = spec["components"]["schemas"]
+    schemas["Reply"]["properties"]["command"]["enum"] = [c.verb for c in CAPABILITIES] + [UNKNOWN_COMMAND]
+    text = schemas["QueryRequest"]["properties"]["text"]
+    text["description"] += ". One of: " + "; ".join(f"`{c.usage}`" for c in CAPABILITIES)
+    return spec
+
+
 @cache
 def _openapi_bytes(version: str) -> bytes:
-    spec = json.loads(files("bot.sidecar").joinpath("openapi.json").read_text(encoding="utf-8"))
-    spec["info"]["version"] = version
-    return json.dumps(spec, indent=2).encode("utf-8")
+    return json.dumps(openapi_document(version), indent=2).encode("utf-8")
 
 
 def openapi(ctx: Context, req: Request) -> Response:
