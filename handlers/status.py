@@ -144,7 +144,8 @@ def _reply(request: Request, selector: str | None, fleet: Fleet, services: Servi
         sections.append(Section(facts=tuple(Fact(f.label, services.scrub(f.value)) for f in facts)))
         issues = problems(inst, h)
         fallback = (f"{inst.name or inst.instance_id} needs attention: {'; '.join(issues)}." if issues
-                    else f"{inst.name or inst.instance_id} is {inst.state} and its status checks pass.")
+                    else f"{inst.name or inst.instance_id} is {inst.state}; its status checks could not be read."
+                    if h is None else f"{inst.name or inst.instance_id} is {inst.state} and its status checks pass.")
     else:
         shown = lines[:FLEET_LINES]
         more = len(lines) - len(shown)

@@ -143,6 +143,14 @@ def test_policy_grants_exactly_the_operations_the_code_calls() -> None:
     assert "sts:GetCallerIdentity" in needed  # the /status probe; see the module docstring
 
 
+def test_policy_grants_exactly_the_actions_the_capabilities_declare() -> None:
+    """Each capability entry names the AWS actions it calls (handlers.registry adds the /status probe's):
+    the policy is their union, so a new capability that forgets to declare or grant one fails here."""
+    from handlers import registry
+
+    assert set(_actions(POLICY)) == set(registry.aws_actions())
+
+
 def test_policy_is_read_only_without_wildcards() -> None:
     for action in _actions(POLICY):
         assert "*" not in action and "?" not in action, f"wildcard action {action}"
@@ -261,6 +269,13 @@ def test_everything_the_running_bot_called_is_granted(recorded: set[str]) -> Non
     denied = {to_iam(op) for op in recorded} - granted
     assert recorded, "no AWS call was recorded: the scenario did not run"
     assert not denied, f"the bot called these during the scenario but the policy does not grant them: {denied}"
+
+
+def test_everything_the_running_bot_called_is_declared_by_a_capability(recorded: set[str]) -> None:
+    from handlers import registry
+
+    undeclared = {to_iam(op) for op in recorded} - set(registry.aws_actions()) - _bot_role_only()
+    assert not undeclared, f"called during the scenario but declared by no capability entry: {undeclared}"
 
 
 def test_the_scenario_exercises_every_operation_in_the_code(recorded: set[str]) -> None:
