@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 from structlog.testing import capture_logs
 
 from bot.aws.sandbox import SeededIncident
@@ -153,3 +154,18 @@ def test_the_audit_event_names_the_prompt_versions_sent_to_the_model(incident: S
     [line] = _audit(logs)
     assert line["prompts"] == [library.get("system").ref, library.get("alarms").ref]
     assert line["model"] == "gpt-test" and line["prompt_tokens"] > 0
+
+
+def test_sidecar_logs_refused_by_aws_is_a_502_naming_the_permission(incident: SeededIncident) -> None:
+    """The caller may call; AWS refused the bot's own identity: a bad gateway for the operator to fix in
+    IAM, not a 403 telling the caller they are not allowed."""
+    with running_sidecar() as side, capture_logs() as logs:
+        with Stubber(side.services.aws.client("logs")) as stub:
+            stub.add_client_error("filter_log_events", service_error_code="AccessDeniedException",
+                                  http_status_code=400)
+            refused = call(f"{side.url}/logs?group=api", token=TOKEN)
+        assert _eventually(lambda: bool(_audit(logs, command="logs")))
+    assert refused.status == 502
+    assert "logs:FilterLogEvents" in refused.json()["error"] + refused.json()["hint"]
+    assert "iam-policy.json" in refused.json()["hint"]
+    assert _audit(logs, command="logs")[0]["outcome"] == "aws_denied"

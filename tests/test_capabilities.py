@@ -16,10 +16,13 @@ import pytest
 from botocore.stub import Stubber
 
 from bot.config import Settings
+from bot.errors import ConfigError, NotAllowedError
 from bot.llm.tools import ToolSpec
 from bot.metrics import Metrics
 from bot.models import Request, Source
 from handlers import dispatch, registry
+from handlers.capability import Access
+from handlers.guard import check_access
 from handlers.services import Services
 from handlers.toolbox import build_tools
 
@@ -129,3 +132,24 @@ def test_the_model_is_offered_each_capabilitys_tools_and_ask_declares_their_aws_
     assert {t.name for c in tooled for t in c.tools} == {
         "list_instances", "search_logs", "list_log_groups", "get_alarms", "get_instance_metrics"}
     assert set(ask.aws_actions) == {a for c in tooled for a in c.aws_actions}
+
+
+@pytest.mark.parametrize(("access", "variable"), [("read", "CLOUDOPS_READ_USERS"), ("model", "CLOUDOPS_MODEL_USERS")])
+def test_a_refusal_names_the_setting_of_its_own_access_class(access: str, variable: str) -> None:
+    settings = Settings.from_values(access_read_users=("U-reader",), access_model_users=("U-modeller",))
+    with pytest.raises(NotAllowedError) as refused:
+        check_access(Request(text="x", source=Source.COMMAND, user="U-other"), access, settings)
+    assert variable in refused.value.hint
+
+
+def test_action_capabilities_are_refused_on_every_path_until_approvals_exist() -> None:
+    for source in (Source.COMMAND, Source.QUERY, Source.CLI):
+        with pytest.raises(NotAllowedError):
+            check_access(Request(text="x", source=source), Access.ACTION, Settings.from_values())
+
+
+def test_an_unknown_retry_mode_lists_all_three_botocore_modes() -> None:
+    with pytest.raises(ConfigError) as bad:
+        Settings.from_values(aws_retry_mode="eager")
+    assert "standard, adaptive or legacy" in str(bad.value)
+    assert Settings.from_values(aws_retry_mode="legacy").aws_retry_mode == "legacy"  # botocore accepts it too
