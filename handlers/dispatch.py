@@ -108,11 +108,8 @@ def accounted(request: Request, services: Services) -> Iterator[Ledger]:
 
 def refuse(request: Request, exc: CloudOpsError, services: Services) -> None:
     """An edge answered a refusal itself (privately): the request is still accounted, once."""
-    try:
-        with accounted(request, services):
-            raise exc
-    except CloudOpsError:
-        pass
+    with accounted(request, services) as ledger:
+        ledger.outcome, ledger.reason = exc.kind, exc.message
 
 
 def audit_denial(request: Request, exc: CloudOpsError, services: Services) -> None:
