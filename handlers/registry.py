@@ -19,15 +19,17 @@ from handlers.help import capability as help_capability
 SERVICE_ACTIONS = ("sts:GetCallerIdentity",)
 
 
-def _declared(module: ModuleType) -> Capability | None:
+def _declared(module: ModuleType) -> Capability:
     entry = getattr(module, "CAPABILITY", None)
-    return entry if isinstance(entry, Capability) else None
+    if not isinstance(entry, Capability):  # a module here that declares nothing is a mistake, not a helper
+        raise RuntimeError(f"{module.__name__} declares no CAPABILITY")
+    return entry
 
 
 def _discover() -> tuple[Capability, ...]:
     found = [_declared(importlib.import_module(f"{capabilities.__name__}.{m.name}"))
              for m in pkgutil.iter_modules(capabilities.__path__)]
-    return tuple(sorted((c for c in found if c is not None), key=lambda c: (c.order, c.verb)))
+    return tuple(sorted(found, key=lambda c: (c.order, c.verb)))
 
 
 _TOOLED = _discover()
