@@ -30,6 +30,8 @@ RUN /opt/build/bin/pip wheel --no-cache-dir --wheel-dir /opt/build/wheels ".${EX
  && rm -f /opt/build/wheels/smart_cloudops_ai-*.whl
 
 FROM deps AS app
+# The product only: the demo (cloudops_demo, whose `demo` extra brings moto, flask and aiohttp) and the
+# test peers (tests/) never enter the image.
 COPY bot ./bot
 COPY handlers ./handlers
 COPY prompts ./prompts

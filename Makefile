@@ -15,16 +15,17 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-	@$(BIN)/python -c "import bot, handlers, prompts, slack_bolt, moto, pytest" 
+	@$(BIN)/python -c "import bot, handlers, prompts, cloudops_demo, slack_bolt, moto, pytest, xdist"
 	@touch $@
 
-# The demo needs only the runtime dependencies and the charts extra (a third of the dev set), so a fresh
-# clone reaches the prompt sooner; `make test` adds the dev extras to the same virtualenv.
+# The demo needs only the runtime dependencies, the demo extra (moto, the Slack emulator's aiohttp) and the
+# charts extra (a third of the dev set), so a fresh clone reaches the prompt sooner; `make test` adds the
+# dev extras to the same virtualenv.
 $(RUN_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[charts]' 2>&1 | grep -v '^WARNING: Location' || true
-	@$(BIN)/python -c "import bot, handlers, prompts, slack_bolt, moto"
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[demo,charts]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -c "import bot, handlers, prompts, cloudops_demo, slack_bolt, moto"
 	@touch $@
 
 demo: $(RUN_STAMP)  ## run the whole bot locally: moto AWS, local Slack, sidecar (no accounts needed)
@@ -45,8 +46,8 @@ system-deps:  ## promtool + prometheus, redis-server for the tests (Debian packa
 	fi
 
 lint: $(STAMP)  ## ruff, mypy, the import-layer contracts and bandit
-	$(BIN)/ruff check bot handlers prompts tests bench scripts
-	$(BIN)/mypy bot handlers prompts
+	$(BIN)/ruff check bot handlers prompts cloudops_demo tests bench scripts
+	$(BIN)/mypy bot handlers prompts cloudops_demo
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r bot handlers prompts 2>/dev/null
 
@@ -65,7 +66,7 @@ bench: $(STAMP)  ## every benchmark (reads ../shared/data where noted); figures 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
 
-readme-transcript: $(STAMP)  ## regenerate the README's demo transcript from bot/demo/readme-script.txt
+readme-transcript: $(STAMP)  ## regenerate the README's demo transcript from cloudops_demo/readme-script.txt
 	@$(BIN)/python scripts/readme_transcript.py
 
 docs-charts: $(STAMP)  ## regenerate docs/images/*-chart.png from the real handlers and bot.charts

@@ -18,10 +18,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.peers import bot_process, moto_process
-from bot.aws.sandbox import seed_incident
-from bot.emulators.llm_server import FakeLLMServer
-from bot.emulators.slack import SlackEmulator
 from bot.logsetup import configure_logging
+from cloudops_demo.sandbox import seed_incident
+from cloudops_demo.slack import SlackEmulator
+from tests.peers.llm_server import FakeLLMServer
 
 
 def pct(values: list[float], p: float) -> float:

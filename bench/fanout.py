@@ -22,12 +22,12 @@ import boto3
 
 from bench.peers import FAKE_AWS, moto_process
 from bot.config import Settings
-from bot.emulators.aws_faults import ThrottlingProxy
 from bot.logsetup import configure_logging
 from bot.metrics import Metrics
 from bot.models import Request, Source
 from handlers import dispatch
 from handlers.services import Services
+from tests.peers.aws_faults import ThrottlingProxy
 
 ACCOUNTS = {
     "home": {"regions": ["us-east-1", "eu-west-1"]},

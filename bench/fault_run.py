@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.aws.sandbox import seed_incident
 from bot.logsetup import configure_logging
+from cloudops_demo.sandbox import seed_incident
 from tests.faultrun import run_faults
 from tests.harness import aws_sandbox
 

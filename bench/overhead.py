@@ -27,14 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.peers import FAKE_AWS, bot_process, moto_process
 from bot.aws import cloudwatch, ec2
 from bot.aws import logs as cwlogs
-from bot.aws.sandbox import seed_incident
 from bot.config import Settings
-from bot.emulators.aws_faults import ThrottlingProxy
-from bot.emulators.llm_server import FakeLLMServer
-from bot.emulators.slack import SlackEmulator
 from bot.logsetup import configure_logging
 from bot.metrics import Metrics
+from cloudops_demo.sandbox import seed_incident
+from cloudops_demo.slack import SlackEmulator
 from handlers.services import Services
+from tests.peers.aws_faults import ThrottlingProxy
+from tests.peers.llm_server import FakeLLMServer
 
 
 def pct(values: list[float], p: float) -> float:

@@ -31,12 +31,12 @@ sys.path.insert(0, str(REPO))
 
 import structlog  # noqa: E402
 
-from bot.aws.sandbox import seed_incident  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.emulators.aws import MotoSandbox  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.sidecar.server import Sidecar  # noqa: E402
 from bot.state import BotState  # noqa: E402
+from cloudops_demo.aws import MotoSandbox  # noqa: E402
+from cloudops_demo.sandbox import seed_incident  # noqa: E402
 from handlers.services import Services  # noqa: E402
 
 TOKEN = "bench-token"

@@ -27,8 +27,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.peers import bot_process, moto_process
-from bot.emulators.llm_server import FakeLLMServer, Scripted
-from bot.emulators.slack import SlackEmulator
+from cloudops_demo.slack import SlackEmulator
+from tests.peers.llm_server import FakeLLMServer, Scripted
 
 SENTENCE = ("the api target group lost its healthy targets after the deploy so checkout returns 502s while "
             "api-1 runs hot and the orders database refuses connections from the pool")

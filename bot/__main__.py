@@ -78,9 +78,20 @@ def _ask(ns: argparse.Namespace) -> int:
         bot.stop(0)
 
 
-def _demo(ns: argparse.Namespace) -> int:
-    from bot.demo.main import run_demo
+# The demo (package cloudops_demo) and its peers (moto, flask, aiohttp) are an extra, not in the image.
+DEMO_MISSING = ("cloudops-bot demo needs the demo extra: pip install 'smart-cloudops-ai[demo]' "
+                "(in a clone: make demo)")
+_DEMO_MODULES = frozenset({"cloudops_demo", "moto", "flask", "flask_cors", "werkzeug", "aiohttp"})
 
+
+def _demo(ns: argparse.Namespace) -> int:
+    try:
+        from cloudops_demo.main import run_demo
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in _DEMO_MODULES:
+            raise
+        print(DEMO_MISSING, file=sys.stderr)
+        return 2
     return run_demo(ns)
 
 
@@ -101,9 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", nargs="+")
     p.set_defaults(fn=_ask)
     p = sub.add_parser("demo", help="the whole bot on this machine: moto AWS, a local Slack, the sidecar")
-    from bot.demo.cli import configure_parser as demo_parser
-
-    demo_parser(p)
+    try:
+        from cloudops_demo.cli import configure_parser as demo_parser
+    except ImportError:  # no demo installed: accept any arguments so `_demo` can say how to get it
+        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    else:
+        demo_parser(p)
     p.set_defaults(fn=_demo)
     p = sub.add_parser("compact", help="compact log lines into a prompt-sized view")
     from bot.cli_compact import configure_parser

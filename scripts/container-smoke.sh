@@ -94,7 +94,7 @@ say "built in ${build_s} s; image size $(( size_bytes / 1024 / 1024 )) MiB (unco
 
 # --- run it against the Slack emulator, moto and the model server ---
 status=0
-"$PYTHON" "$ROOT/scripts/container_smoke.py" --image "$IMAGE" --build-seconds "$build_s" \
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" "$ROOT/scripts/container_smoke.py" --image "$IMAGE" --build-seconds "$build_s" \
   --image-bytes "$size_bytes" || status=$?
 if [ "${KEEP_IMAGE:-1}" = 0 ]; then buildah rmi "$IMAGE" >/dev/null 2>&1 || true; fi
 exit "$status"

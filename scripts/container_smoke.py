@@ -30,10 +30,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.aws.sandbox import seed_incident
-from bot.emulators.aws import MotoSandbox
-from bot.emulators.llm_server import FakeLLMServer, Scripted
-from bot.emulators.slack import SlackEmulator
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import seed_incident
+from cloudops_demo.slack import SlackEmulator
+from tests.peers.llm_server import FakeLLMServer, Scripted
 
 EXPECTED_UID = 10001
 CHANNEL = "C-smoke"

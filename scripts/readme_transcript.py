@@ -1,4 +1,4 @@
-"""Regenerate the README's demo transcript: run `cloudops-bot demo --script bot/demo/readme-script.txt`
+"""Regenerate the README's demo transcript: run `cloudops-bot demo --script cloudops_demo/readme-script.txt`
 and put its output between the transcript markers, so the README shows real output, not prose."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ BEGIN, END = "<!-- demo-transcript:begin -->", "<!-- demo-transcript:end -->"
 
 def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AWS_", "SLACK_", "CLOUDOPS_"))}
-    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--script", "bot/demo/readme-script.txt",
+    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--script", "cloudops_demo/readme-script.txt",
                            "--sidecar", "127.0.0.1:0"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300, check=True)
     readme = ROOT / "README.md"

@@ -19,12 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.aws import cloudwatch  # noqa: E402  (after the sys.path line: runnable without installing)
-from bot.aws.sandbox import seed_incident  # noqa: E402
 from bot.charts import render_chart  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.emulators.aws import MotoSandbox  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.models import ChartSpec, Request, Source  # noqa: E402
+from cloudops_demo.aws import MotoSandbox  # noqa: E402
+from cloudops_demo.sandbox import seed_incident  # noqa: E402
 from handlers import dispatch  # noqa: E402
 from handlers.incident import evidence_pack  # noqa: E402
 from handlers.services import Services  # noqa: E402

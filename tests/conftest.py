@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.aws.sandbox import SeededIncident
-from bot.emulators.aws import MotoSandbox
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import SeededIncident
 from tests.harness import aws_sandbox
 
 

@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.aws.sandbox import SeededIncident, seed_incident
 from bot.config import Settings
-from bot.emulators.aws import MotoSandbox
-from bot.emulators.llm_server import FakeLLMServer
-from bot.emulators.slack import SlackEmulator
 from bot.runtime import Bot
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import SeededIncident, seed_incident
+from cloudops_demo.slack import SlackEmulator
+from tests.peers.llm_server import FakeLLMServer
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

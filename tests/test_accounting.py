@@ -12,10 +12,10 @@ import pytest
 from botocore.stub import Stubber
 from structlog.testing import capture_logs
 
-from bot.aws.sandbox import SeededIncident
+from cloudops_demo.sandbox import SeededIncident
 from bot.config import Settings
-from bot.emulators.llm_server import FakeLLMServer, Scripted
-from bot.emulators.slack import SlackEmulator
+from tests.peers.llm_server import FakeLLMServer, Scripted
+from cloudops_demo.slack import SlackEmulator
 from bot.metrics import Metrics
 from bot.models import Request, Source
 from handlers import dispatch, registry

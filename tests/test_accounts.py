@@ -15,10 +15,10 @@ import boto3
 import pytest
 
 from bot.config import Settings
-from bot.emulators.aws import MotoSandbox
-from bot.emulators.slack import SlackEmulator
 from bot.metrics import Metrics
 from bot.models import Reply, Request, Source
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.slack import SlackEmulator
 from handlers import dispatch
 from handlers.services import Services
 from tests.harness import running_bot, text_of

@@ -9,13 +9,13 @@ from typing import Any, cast
 import pytest
 
 from bot.config import Settings
-from bot.emulators.bedrock_server import FakeBedrockServer, Scripted, ToolCall, converse_problem
 from bot.errors import ModelError
 from bot.llm.bedrock import BedrockClient, to_converse
 from bot.llm.client import LlmClient
 from bot.llm.loop import run_tool_loop
 from bot.llm.tools import ToolSpec
 from bot.metrics import Metrics
+from tests.peers.bedrock_server import FakeBedrockServer, Scripted, ToolCall, converse_problem
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 FORCE = "Answer now from the evidence above; do not call tools."

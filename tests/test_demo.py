@@ -3,20 +3,33 @@ evidence visible, the planted secret absent and `<!channel>` neutralised."""
 
 from __future__ import annotations
 
+import argparse
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from bot.aws.sandbox import FAKE_ACCESS_KEY_ID, FAKE_SECRET_KEY
+import pytest
 
-SCRIPT = Path(__file__).parent.parent / "bot" / "demo" / "script.txt"
+from bot.__main__ import DEMO_MISSING
+from cloudops_demo.main import lines_from, parse_line
+from cloudops_demo.sandbox import FAKE_ACCESS_KEY_ID, FAKE_SECRET_KEY
+
+SCRIPT = Path(__file__).parent.parent / "cloudops_demo" / "script.txt"
 
 
-def test_scripted_demo_transcript() -> None:
+@pytest.fixture(scope="module")
+def embedded_run() -> subprocess.CompletedProcess[str]:
+    """One demo run as CI or `make demo < /dev/null` starts it (no terminal, nothing piped in: the embedded
+    session, which is SCRIPT); every test here reads its transcript."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AWS_", "SLACK_", "CLOUDOPS_"))}
-    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--script", str(SCRIPT), "--sidecar", "127.0.0.1:0"],
-                          env=env, capture_output=True, text=True, timeout=240)
+    return subprocess.run([sys.executable, "-m", "bot", "demo", "--sidecar", "127.0.0.1:0"], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240)
+
+
+def test_scripted_demo_transcript(embedded_run: subprocess.CompletedProcess[str]) -> None:
+    proc = embedded_run
     out = proc.stdout
     assert proc.returncode == 0, proc.stderr[-3000:]
     commands = [line for line in SCRIPT.read_text().splitlines() if line and not line.startswith("#")]
@@ -35,11 +48,36 @@ def test_scripted_demo_transcript() -> None:
     assert "Traceback" not in out + proc.stderr
 
 
-def test_demo_without_a_terminal_or_input_runs_the_embedded_session() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AWS_", "SLACK_", "CLOUDOPS_"))}
-    proc = subprocess.run([sys.executable, "-m", "bot", "demo", "--sidecar", "127.0.0.1:0"], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "running the embedded session" in proc.stdout
+def test_demo_without_a_terminal_or_input_runs_the_embedded_session(
+        embedded_run: subprocess.CompletedProcess[str]) -> None:
+    assert embedded_run.returncode == 0, embedded_run.stderr[-3000:]
+    assert "running the embedded session" in embedded_run.stdout
     commands = [line for line in SCRIPT.read_text().splitlines() if line and not line.startswith("#")]
-    assert proc.stdout.count("\n$ ") == len(commands)
+    assert embedded_run.stdout.count("\n$ ") == len(commands)
+
+
+def _ns(**given: str) -> argparse.Namespace:
+    return argparse.Namespace(**{"once": None, "script": None, **given})
+
+
+def test_commands_come_from_once_then_script_then_piped_input(tmp_path: Path) -> None:
+    script = tmp_path / "commands.txt"
+    script.write_text("/cloudops alarms\n@CloudOps why?\n", encoding="utf-8")
+    piped = io.StringIO("/cloudops status\n")
+    assert lines_from(_ns(once="/cloudops help", script=str(script)), piped) == (["/cloudops help"], False)
+    assert lines_from(_ns(script=str(script)), piped) == (["/cloudops alarms", "@CloudOps why?"], False)
+    lines, interactive = lines_from(_ns(), piped)
+    assert list(lines) == ["/cloudops status\n"] and not interactive
+    assert [parse_line(line) for line in ("/cloudops alarms", "@CloudOps why?", "# note", "status web-1")] == [
+        ("command", "alarms"), ("mention", "why?"), None, ("command", "status web-1")]
+
+
+def test_demo_without_its_extra_says_how_to_install_it_in_one_line() -> None:
+    """The image and a plain `pip install` have no moto: `cloudops-bot demo` says what to install, no traceback."""
+    hide_moto = ("import sys; sys.modules['moto'] = None; from bot.__main__ import main; "
+                 "sys.exit(main(['demo', '--once', '/cloudops alarms']))")
+    proc = subprocess.run([sys.executable, "-c", hide_moto], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [DEMO_MISSING]
+    assert "pip install 'smart-cloudops-ai[demo]'" in DEMO_MISSING

@@ -331,8 +331,8 @@ def test_compose_redis_is_optional_private_and_where_the_comment_says(compose: d
 
 # --- Dockerfile ------------------------------------------------------------------------------------------
 
-def _declared_closure() -> set[str]:
-    """Distributions pip installs for `pip install .`: the runtime dependencies and theirs."""
+def _declared_closure(extras: tuple[str, ...] = ()) -> set[str]:
+    """Distributions pip installs for `pip install .[extras]`: the runtime dependencies and theirs."""
     import tomllib
     from importlib.metadata import PackageNotFoundError, requires
 
@@ -341,6 +341,7 @@ def _declared_closure() -> set[str]:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     todo = [Requirement(r) for r in project["dependencies"]]
+    todo += [Requirement(r) for extra in extras for r in project["optional-dependencies"][extra]]
     seen: set[str] = set()
     while todo:
         req = todo.pop()
@@ -397,6 +398,17 @@ def test_every_import_is_a_declared_dependency() -> None:
 
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_the_image_carries_no_demo_and_no_test_peer() -> None:
+    """The image installs the product with its default extras: the demo's moto, flask and aiohttp stay out."""
+    extras = re.search(r"^ARG EXTRAS=(\S*)$", DOCKERFILE, re.M)
+    assert extras is not None and extras.group(1) == "charts"
+    closure = _declared_closure(("charts",))
+    assert {"boto3", "slack-bolt", "matplotlib"} <= closure
+    assert not closure & {"moto", "flask", "flask-cors", "aiohttp", "werkzeug"}
+    copied = set(re.findall(r"^COPY (?!--from)(\S+)", DOCKERFILE, re.M))
+    assert {"bot", "handlers", "prompts"} <= copied and not copied & {"cloudops_demo", "tests"}
 
 
 def test_hadolint_is_clean() -> None:

@@ -15,8 +15,8 @@ import pytest
 from matplotlib import image as mpimg
 
 import bot.charts
-from bot.aws.sandbox import SeededIncident
-from bot.emulators.slack import SlackEmulator
+from cloudops_demo.sandbox import SeededIncident
+from cloudops_demo.slack import SlackEmulator
 from tests.harness import Running, running_bot, text_of
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

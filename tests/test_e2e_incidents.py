@@ -13,9 +13,9 @@ import boto3
 import pytest
 from matplotlib import image as mpimg
 
-from bot.aws.sandbox import SeededIncident
-from bot.emulators.aws import MotoSandbox
-from bot.emulators.slack import SlackEmulator
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import SeededIncident
+from cloudops_demo.slack import SlackEmulator
 from tests.harness import running_bot, text_of
 
 CH = "C-incidents"

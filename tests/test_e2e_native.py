@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.aws.sandbox import SeededIncident
-from bot.emulators.llm_server import FakeLLMServer, Scripted, ToolCall
-from bot.emulators.slack import SlackEmulator
+from cloudops_demo.sandbox import SeededIncident
+from cloudops_demo.slack import SlackEmulator
 from tests.harness import Running, running_bot, text_of
+from tests.peers.llm_server import FakeLLMServer, Scripted, ToolCall
 
 
 @pytest.fixture(scope="module")

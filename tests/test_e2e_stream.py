@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.aws.sandbox import SeededIncident
-from bot.emulators.llm_server import FakeLLMServer, Scripted, ToolCall
-from bot.emulators.slack import ApiCall, SlackEmulator, message_text
+from cloudops_demo.sandbox import SeededIncident
+from cloudops_demo.slack import ApiCall, SlackEmulator, message_text
 from tests.harness import Running, running_bot
+from tests.peers.llm_server import FakeLLMServer, Scripted, ToolCall
 
 APPEND_S, UPDATE_S = 0.15, 0.25
 SENTENCES = [

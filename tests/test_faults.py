@@ -4,8 +4,8 @@ Every request must get exactly one answer in its thread. (The 1,000-request run 
 
 from __future__ import annotations
 
-from bot.aws.sandbox import SeededIncident
-from bot.emulators.aws import MotoSandbox
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import SeededIncident
 from tests.faultrun import run_faults
 
 
@@ -17,5 +17,6 @@ def test_under_faults_every_request_is_answered_once(aws: tuple[MotoSandbox, See
     assert figures.lost == 0, figures.line()
     assert figures.duplicated == 0, figures.line()
     # An ack written to a socket at the moment we kill it cannot arrive (Slack would show that user a
-    # timeout); the request is still answered, which is what the two assertions above check.
-    assert figures.unacked <= figures.socket_events, figures.line()
+    # timeout); the request is still answered, which is what the two assertions above check. How many were in
+    # flight on the killed sockets depends on the machine's load; every other command must have been acked.
+    assert figures.unacked_on_open_socket == 0, figures.line()

@@ -31,8 +31,8 @@ from typing import Any
 
 import pytest
 
-from bot.aws.sandbox import SeededIncident
 from bot.aws.session import AwsClients
+from cloudops_demo.sandbox import SeededIncident
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "deploy" / "iam-policy.json"
@@ -212,12 +212,12 @@ def recorded(incident: SeededIncident) -> Iterator[set[str]]:
     from bot.aws import cloudwatch
     from bot.aws.health import AwsHealthProbe
     from bot.config import Settings
-    from bot.emulators.llm_server import FakeLLMServer, Scripted, ToolCall
     from bot.metrics import Metrics
     from bot.models import Request, Source
     from handlers import dispatch
     from handlers.incident import evidence_pack
     from handlers.services import Services
+    from tests.peers.llm_server import FakeLLMServer, Scripted, ToolCall
 
     seen: set[str] = set()
     original = AwsClients.call

@@ -21,7 +21,7 @@ from openai.types.chat import (
     ChatCompletionToolParam,
 )
 
-from bot.emulators.llm_server import FakeLLMServer, Scripted, ToolCall
+from tests.peers.llm_server import FakeLLMServer, Scripted, ToolCall
 
 KEY = "sk-unit"
 USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Why is i-123 unhealthy?"}]

@@ -12,10 +12,10 @@ import pytest
 
 from bot import progress
 from bot.config import Settings
-from bot.emulators.llm_server import FakeLLMServer, Scripted, ToolCall
 from bot.errors import ModelError
 from bot.llm.client import Completion, LlmClient
 from bot.metrics import Metrics
+from tests.peers.llm_server import FakeLLMServer, Scripted, ToolCall
 
 KEY = "sk-stream"
 ASK = [{"role": "user", "content": "Why is checkout returning 502s?"}]

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "slack-manifest.yml"
 SCHEMA = ROOT / "tests" / "data" / "slack-manifest.schema.json"
 SHARED_SCHEMA = ROOT.parent / "shared" / "data" / "slack" / "manifest.schema.json"
-SLACK_SOURCES = [p for p in sorted((ROOT / "bot").rglob("*.py")) if "emulators" not in p.parts]
+SLACK_SOURCES = sorted((ROOT / "bot").rglob("*.py"))
 
 # Web API method -> bot scopes it needs (any one of a set is enough for one channel type, but the bot
 # works in public and private channels, so it needs all of them). Methods on the app-level token

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 import yaml
 
-from bot.aws.sandbox import SeededIncident
+from cloudops_demo.sandbox import SeededIncident
 from tests.sidecar_client import Running, call, running_sidecar, sample
 
 PROMTOOL = shutil.which("promtool")

@@ -18,9 +18,9 @@ from typing import Any
 import boto3
 import pytest
 
-from bot.aws.sandbox import SeededIncident
-from bot.emulators.aws import MotoSandbox
-from bot.emulators.slack import SlackEmulator
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import SeededIncident
+from cloudops_demo.slack import SlackEmulator
 from tests.harness import FAKE_AWS_ENV, text_of
 from tests.test_store_redis import REDIS_BIN, RedisProcess
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.aws.sandbox import SeededIncident
-from bot.emulators.aws import MotoSandbox
-from bot.emulators.llm_server import FakeLLMServer, Scripted
-from bot.emulators.slack import SlackEmulator
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import SeededIncident
+from cloudops_demo.slack import SlackEmulator
 from tests.harness import FAKE_AWS_ENV, text_of
+from tests.peers.llm_server import FakeLLMServer, Scripted
 
 
 @pytest.fixture

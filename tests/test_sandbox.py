@@ -6,16 +6,15 @@ gatherers will read it, so these tests catch a seed that looks right in code but
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from bot.aws.sandbox import SeededIncident, seed_incident
-from bot.emulators.aws import MotoSandbox
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import SeededIncident, seed_incident
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,10 +61,11 @@ class Seeded:
 
 
 @pytest.fixture(scope="module")
-def seeded() -> Iterator[Seeded]:
-    now = datetime.now(UTC)
-    with MotoSandbox() as sandbox:
-        yield Seeded(sandbox, seed_incident(sandbox.endpoint_url, now=now), now)
+def seeded(aws: tuple[MotoSandbox, SeededIncident]) -> Seeded:
+    """The session's seeded moto (moto's state is per process, so a second server would share it anyway),
+    read against the clock the incident was seeded at, however long ago the session started."""
+    sandbox, incident = aws
+    return Seeded(sandbox, incident, incident.seeded_at)
 
 
 def test_instances_by_name_span_two_azs_in_the_expected_states(seeded: Seeded) -> None:

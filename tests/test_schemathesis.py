@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.aws.sandbox import SeededIncident
+from cloudops_demo.sandbox import SeededIncident
 from tests.sidecar_client import TOKEN, running_sidecar
 
 

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.aws.health import AwsHealth
-from bot.aws.sandbox import SeededIncident
 from bot.sidecar.api import MAX_QUERY_BODY
 from bot.sidecar.routes import ROUTES, Guard
+from cloudops_demo.sandbox import SeededIncident
 from tests.harness import FAKE_AWS_ENV
 from tests.sidecar_client import TOKEN, Answer, Running, another_sidecar, call, running_sidecar, sample
 

@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.emulators.slack import SlackEmulator, blocks_to_text, render_thread
+from cloudops_demo.slack import SlackEmulator, blocks_to_text, render_thread
 
 Seen = dict[str, list[Any]]
 

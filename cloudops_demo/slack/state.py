@@ -37,6 +37,8 @@ class Workspace:
         self.acks: dict[str, AckRecord] = {}
         self.envelopes: dict[str, Envelope] = {}
         self.sent_at: dict[str, float] = {}
+        self.sent_on: dict[str, int] = {}  # envelope id -> serial of the socket it last went out on
+        self.closed_sockets: set[int] = set()
         self.response_urls: dict[str, ResponseUrl] = {}
         self.files: dict[str, UploadedFile] = {}
         self.pending_uploads: dict[str, dict[str, Any]] = {}

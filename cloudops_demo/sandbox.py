@@ -13,6 +13,7 @@ of duplicating it, and ``MotoSandbox.reset()`` wipes everything for a clean re-s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -123,6 +124,7 @@ class SeededIncident:
     alarms_ok: tuple[str, ...]
     spiking_instance: str
     fake_secret: str
+    seeded_at: datetime  # the ``now`` every timestamp is relative to (the first seeding's, on a re-seed)
     fake_access_key_id: str = FAKE_ACCESS_KEY_ID
 
 
@@ -130,14 +132,15 @@ def seed_incident(endpoint_url: str, *, region: str = "us-east-1", now: datetime
     """Plant the incident at ``endpoint_url`` (a moto server: the credentials sent are fake)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     ec2, logs, cw = _clients(endpoint_url, region)
-    ids = _existing_instances(ec2)
+    ids, seeded_at = _existing_instances(ec2)
     if not ids:
-        ids = _seed_instances(ec2, region, now)
+        ids, seeded_at = _seed_instances(ec2, region, now), now
         _seed_logs(logs, _log_events(now))
         _seed_alarms(cw, ids, _seed_metrics(cw, ids, now), now)
     instances = {h.name: ids[h.name] for h in _HOSTS if h.name in ids}
     return SeededIncident(
-        region, instances, tuple(_LOG_GROUPS), _ALARMS_IN_ALARM, _ALARMS_OK, _SPIKING, FAKE_SECRET_KEY
+        region, instances, tuple(_LOG_GROUPS), _ALARMS_IN_ALARM, _ALARMS_OK, _SPIKING, FAKE_SECRET_KEY,
+        seeded_at or now,
     )
 
 
@@ -156,13 +159,17 @@ def _clients(endpoint_url: str, region: str) -> tuple[EC2Client, CloudWatchLogsC
     )
 
 
-def _existing_instances(ec2: EC2Client) -> dict[str, str]:
+def _existing_instances(ec2: EC2Client) -> tuple[dict[str, str], datetime | None]:
+    """Name -> id of the instances a previous call seeded, and the ``now`` it seeded them at."""
     found: dict[str, str] = {}
+    seeded_at: datetime | None = None
     for page in ec2.get_paginator("describe_instances").paginate(Filters=[{"Name": "tag-key", "Values": [MARKER_TAG]}]):
         for inst in (i for r in page["Reservations"] for i in r.get("Instances", [])):
             tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
             found[tags.get("Name", inst["InstanceId"])] = inst["InstanceId"]
-    return found
+            with contextlib.suppress(ValueError):
+                seeded_at = datetime.fromisoformat(tags.get(MARKER_TAG, ""))
+    return found, seeded_at
 
 
 def _seed_instances(ec2: EC2Client, region: str, now: datetime) -> dict[str, str]:
@@ -174,7 +181,7 @@ def _seed_instances(ec2: EC2Client, region: str, now: datetime) -> dict[str, str
             {"Key": "Name", "Value": host.name},
             {"Key": "team", "Value": host.team},
             {"Key": "env", "Value": "prod"},
-            {"Key": MARKER_TAG, "Value": "incident"},
+            {"Key": MARKER_TAG, "Value": now.isoformat()},
         ]
         if host.name == _RESTARTED:
             restarted = now - timedelta(minutes=_BATCH_DOWN[1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import random
 import time
@@ -34,6 +35,7 @@ MIN_SILENCE_S = 60.0
 class _Conn:
     sock: web.WebSocketResponse
     transport: asyncio.BaseTransport | None
+    serial: int
     ready: bool = False
     last_heard: float = field(default_factory=time.monotonic)
 
@@ -50,6 +52,7 @@ class SocketHub:
         self._queue: deque[Envelope] = deque()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._serials = itertools.count(1)
 
     # ---- connection lifecycle ----------------------------------------------------------------
 
@@ -67,7 +70,7 @@ class SocketHub:
             await self._send_quietly(sock, self._disconnect_msg("too_many_websockets", len(self._conns)))
             await sock.close()
             return sock
-        conn = _Conn(sock, transport)
+        conn = _Conn(sock, transport, next(self._serials))
         self._conns.append(conn)  # reserve the slot before awaiting, so concurrent upgrades respect the cap
         pinger = asyncio.get_running_loop().create_task(self._ping_forever(conn))
         try:
@@ -125,6 +128,8 @@ class SocketHub:
         return sum(1 for c in self._conns if c.ready and not c.sock.closed)
 
     def _discard(self, conn: _Conn) -> None:
+        with self._ws.lock:
+            self._ws.closed_sockets.add(conn.serial)
         if conn in self._conns:
             self._conns.remove(conn)
             self._ws.set_connected(self._open_count())
@@ -152,6 +157,7 @@ class SocketHub:
             conn = self._rng.choice(ready)
             with self._ws.lock:
                 self._ws.sent_at[env.envelope_id] = time.monotonic()
+                self._ws.sent_on[env.envelope_id] = conn.serial
                 self._ws.last_envelope_time = time.time()
             try:
                 await conn.sock.send_str(data)

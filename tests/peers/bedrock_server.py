@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import unquote
 
-from bot.emulators.http_peer import LoopbackPeer, PeerHandler
-from bot.emulators.llm_script import Scriptable, Scripted, ToolCall, estimate_tokens
+from tests.peers.http_peer import LoopbackPeer, PeerHandler
+from tests.peers.llm_script import Scriptable, Scripted, ToolCall, estimate_tokens
 
 __all__ = ["FakeBedrockServer", "Scripted", "ToolCall", "converse_problem"]
 

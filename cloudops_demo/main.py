@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import charts
-from bot.aws.sandbox import SeededIncident, seed_incident
 from bot.config import Settings, load_settings
-from bot.emulators.aws import MotoSandbox
-from bot.emulators.slack import SlackEmulator, render_thread
 from bot.errors import ConfigError
 from bot.logsetup import configure_logging
 from bot.runtime import Bot
+from cloudops_demo.aws import MotoSandbox
+from cloudops_demo.sandbox import SeededIncident, seed_incident
+from cloudops_demo.slack import SlackEmulator, render_thread
 
 CHANNEL = "C0INCIDENT"
 USER = "U0ONCALL"
@@ -147,7 +147,7 @@ def _piped_or_embedded(stdin: TextIO) -> Iterator[str]:
         given = given or bool(line.strip())
         yield line
     if not given:
-        print("(nothing piped in: running the embedded session, bot/demo/script.txt)")
+        print("(nothing piped in: running the embedded session, cloudops_demo/script.txt)")
         yield from EMBEDDED_SCRIPT.read_text(encoding="utf-8").splitlines()
 
 

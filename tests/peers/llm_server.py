@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
-from bot.emulators.http_peer import LoopbackPeer, PeerHandler
-from bot.emulators.llm_script import (
+from tests.peers.http_peer import LoopbackPeer, PeerHandler
+from tests.peers.llm_script import (
     Scriptable,
     Scripted,
     ToolCall,

@@ -238,6 +238,16 @@ class SlackEmulator:
         with self._ws.lock:
             return dict(self._ws.acks)
 
+    def cut_before_ack(self, envelope_id: str) -> bool:
+        """True when the envelope went out on a socket that closed before its ack came back.
+
+        Such an ack cannot arrive (Slack shows that user a timeout); an envelope unacked on a socket that is
+        still open, or never sent, is the app's fault.
+        """
+        with self._ws.lock:
+            serial = self._ws.sent_on.get(envelope_id)
+            return envelope_id not in self._ws.acks and serial in self._ws.closed_sockets
+
     def envelope(self, envelope_id: str) -> Envelope:
         """The envelope as sent, e.g. to read the event_id of a redelivery."""
         with self._ws.lock:

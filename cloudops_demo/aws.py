@@ -3,7 +3,7 @@
 The bot talks to it through its ordinary boto3 code path with ``endpoint_url`` pointed here, so what
 the demo shows is what real AWS responses would look like, without credentials or network access.
 This module deliberately does not import boto3 (only ``bot.aws`` may); seeding lives in
-``bot.aws.sandbox``.
+``cloudops_demo.sandbox``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class MotoSandbox:
 
     moto keeps its state in process-wide backends, so two sandboxes in one process share state and
     ``reset()`` wipes everything (including anything an in-process ``mock_aws`` created). Seed with
-    ``bot.aws.sandbox.seed_incident(sandbox.endpoint_url)`` after ``start()`` or ``reset()``.
+    ``cloudops_demo.sandbox.seed_incident(sandbox.endpoint_url)`` after ``start()`` or ``reset()``.
     """
 
     def __init__(self, port: int = 0) -> None:

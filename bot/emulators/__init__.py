@@ -1,1 +1,0 @@
-"""Smart CloudOps AI."""
