@@ -12,16 +12,16 @@ import pytest
 from botocore.stub import Stubber
 from structlog.testing import capture_logs
 
-from cloudops_demo.sandbox import SeededIncident
 from bot.config import Settings
-from tests.peers.llm_server import FakeLLMServer, Scripted
-from cloudops_demo.slack import SlackEmulator
 from bot.metrics import Metrics
 from bot.models import Request, Source
+from cloudops_demo.sandbox import SeededIncident
+from cloudops_demo.slack import SlackEmulator
 from handlers import dispatch, registry
 from handlers.services import Services
 from prompts import PromptLibrary
 from tests.harness import Running, running_bot
+from tests.peers.llm_server import FakeLLMServer, Scripted
 from tests.sidecar_client import TOKEN, call, running_sidecar
 
 Logs = list[dict[str, Any]]
