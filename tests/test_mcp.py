@@ -20,11 +20,11 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from structlog.testing import capture_logs
 
-from bot.__main__ import main
+from bot.__main__ import build_parser, main
 from bot.aws.sandbox import SeededIncident
 from bot.config import Settings
 from bot.emulators.aws import MotoSandbox
-from bot.mcp.http import McpHttpServer
+from bot.mcp.http import PATH, McpHttpServer
 from bot.runtime import Bot
 from handlers.toolbox import build_tools
 from tests.harness import FAKE_AWS_ENV
@@ -202,3 +202,14 @@ def test_mcp_over_http_will_not_start_without_a_token(monkeypatch: pytest.Monkey
     monkeypatch.delenv("CLOUDOPS_CONFIG", raising=False)
     assert main(["mcp", "--http"]) == 2
     assert "CLOUDOPS_SIDECAR_TOKEN is required" in capsys.readouterr().err
+
+
+def test_readme_client_configurations_parse_and_name_this_command_and_path() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## MCP clients", 1)[1].split("\n## ", 1)[0]
+    blocks = [json.loads(b.split("```", 1)[0]) for b in section.split("```json\n")[1:]]
+    stdio = blocks[0]["mcpServers"]["cloudops"]
+    assert stdio["command"] == "cloudops-bot" and build_parser().parse_args(stdio["args"]).fn.__name__ == "_mcp"
+    http = blocks[1]["servers"]["cloudops"]
+    assert http["type"] == "http" and http["url"].endswith(PATH) and http["headers"]["Authorization"].startswith(
+        "Bearer ")
