@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import boto3
 import httpx2
 import pytest
 from mcp import ClientSession, MCPError, StdioServerParameters
@@ -213,3 +214,27 @@ def test_readme_client_configurations_parse_and_name_this_command_and_path() -> 
     http = blocks[1]["servers"]["cloudops"]
     assert http["type"] == "http" and http["url"].endswith(PATH) and http["headers"]["Authorization"].startswith(
         "Bearer ")
+
+
+def test_what_a_tool_does_not_scrub_itself_is_scrubbed_before_it_leaves(
+        aws: tuple[MotoSandbox, SeededIncident]) -> None:
+    """A log group *name* carrying an access key id: the tool lists names verbatim, the MCP edge redacts."""
+    sandbox, incident = aws
+    logs = boto3.client("logs", endpoint_url=sandbox.endpoint_url, region_name=incident.region)
+    leaky = f"/mcp-test/{incident.fake_access_key_id}"
+    logs.create_log_group(logGroupName=leaky)
+    try:
+        with _http() as (_, url):
+            _, (result,) = _over_http(url, [("list_log_groups", {"prefix": "/mcp-test"})])
+    finally:
+        logs.delete_log_group(logGroupName=leaky)
+    assert not result.is_error and "/mcp-test/[REDACTED:aws_access_key_id]" in _text(result)
+    assert incident.fake_access_key_id not in _text(result)
+
+
+def test_an_oversized_http_body_is_refused_before_parsing(incident: SeededIncident) -> None:
+    with _http(mcp_max_body_bytes=2048) as (_, url):
+        answer = httpx2.post(url, content=b"{" + b" " * 4096 + b"}", headers={
+            "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream"})
+    assert answer.status_code == 413
