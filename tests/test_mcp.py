@@ -145,18 +145,20 @@ def test_http_with_no_token_configured_is_closed(incident: SeededIncident) -> No
 
 def test_rate_limits_access_and_bad_calls_are_refused_and_each_audited_once(incident: SeededIncident) -> None:
     calls = [("list_log_groups", {}), ("search_logs", {"window": "1h"}), ("no_such_tool", {}),
-             ("list_log_groups", {})]
+             ("list_log_groups", {}), ("search_logs", {"group": "worker", "terms": ["x" * 600]})]
     # burst 2: the first two calls are admitted (the second then fails its argument check); an unknown tool
-    # is refused before the rate limit is charged, as an unknown Slack command is; the fourth is over the limit
+    # is refused before the rate limit is charged, as an unknown Slack command is; the fourth is over the limit;
+    # the fifth is longer than CLOUDOPS_MAX_COMMAND_CHARS, which is checked before the rate limit
     with _http(rate_user_burst=2, rate_user_per_min=1) as (_, url), capture_logs() as events:
         _, results = _over_http(url, calls)
-    assert [r.is_error for r in results] == [False, True, True, True]
+    assert [r.is_error for r in results] == [False, True, True, True, True]
     assert "missing required argument(s): group" in _text(results[1])
     assert "no tool named 'no_such_tool'" in _text(results[2]) and "list_instances" in _text(results[2])
     assert "requests a minute" in _text(results[3])
+    assert "characters; the limit is 500" in _text(results[4])
     assert [(a["command"], a["outcome"]) for a in _audit(events)] == [
         ("list_log_groups", "ok"), ("search_logs", "bad_input"), ("unknown", "bad_input"),
-        ("list_log_groups", "rate_limited")]
+        ("list_log_groups", "rate_limited"), ("search_logs", "bad_input")]
     with _http(access_read_users=("U-alice",)) as (_, url), capture_logs() as events:
         _, (denied,) = _over_http(url, [("get_alarms", {})])
     assert denied.is_error and "not on the list" in _text(denied)

@@ -63,16 +63,21 @@ def _clean(value: Any) -> Any:
 
 
 def _lookup(name: str, request: Request, services: Services) -> ToolSpec:
-    """Length first, then the tool: the order ``dispatch.admit`` checks a command in, so refusals read the same."""
-    limit = services.settings.max_command_chars
-    if len(request.text) > limit:
-        raise UserInputError(f"the call is {len(request.text)} characters; the limit is {limit}",
-                             "pass shorter arguments")
     tools = tools_for(services, request)
     tool = next((t for t in tools if t.name == name), None)
     if tool is None:
         raise UserInputError(f"there is no tool named {name[:60]!r}", f"tools: {', '.join(t.name for t in tools)}")
     return tool
+
+
+def _admit(request: Request, services: Services) -> None:
+    """After the tool is found, as ``dispatch.admit`` does after routing: length, access, rate."""
+    s = services.settings
+    if len(request.text) > s.max_command_chars:
+        raise UserInputError(f"the call is {len(request.text)} characters; the limit is {s.max_command_chars}",
+                             "pass shorter arguments")
+    check_access(request, ACCESS, s)
+    check_rate(request, services.store, s, services.metrics)
 
 
 def _run(tool: ToolSpec, arguments: dict[str, Any]) -> tuple[str, str, str]:
@@ -117,8 +122,7 @@ def call_tool(services: Services, name: str, arguments: dict[str, Any] | None, *
     try:
         tool = _lookup(name, request, services)
         command = tool.name
-        check_access(request, ACCESS, services.settings)
-        check_rate(request, services.store, services.settings, services.metrics)
+        _admit(request, services)
         text, outcome, cid = _run(tool, args)
     except CloudOpsError as exc:
         outcome, text = exc.kind, _error_text(exc)
