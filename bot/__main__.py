@@ -100,8 +100,9 @@ def _mcp(ns: argparse.Namespace) -> int:
     from bot.runtime import Bot, bot_version
 
     bot = Bot(settings)
-    # stdout carries the protocol over stdio, so our own log lines (the audit among them) go to stderr
-    configure_logging(settings.log_level, settings.log_format, bot.services.scrub, stream=sys.stderr)
+    # over stdio, stdout carries the protocol, so our own log lines (the audit among them) go to stderr
+    configure_logging(settings.log_level, settings.log_format, bot.services.scrub,
+                      stream=sys.stdout if ns.http else sys.stderr)
     try:
         if not ns.http:
             serve_stdio(bot.services, version=bot_version())

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -240,3 +242,30 @@ def test_an_oversized_http_body_is_refused_before_parsing(incident: SeededIncide
             "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream"})
     assert answer.status_code == 413
+
+
+def test_mcp_http_command_serves_until_sigterm(aws: tuple[MotoSandbox, SeededIncident]) -> None:
+    """`cloudops-bot mcp --http` as an operator runs it: says where it listens, answers, stops on SIGTERM."""
+    sandbox, incident = aws
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "CLOUDOPS_"))}
+    env.update(FAKE_AWS_ENV)
+    env.update({"AWS_ENDPOINT_URL": sandbox.endpoint_url, "CLOUDOPS_LOG_FORMAT": "json",
+                "CLOUDOPS_SIDECAR_TOKEN": TOKEN, "CLOUDOPS_MCP_ADDR": "127.0.0.1:0"})
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "mcp", "--http"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(Path(__file__).parent.parent))
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert "MCP over streamable HTTP at http://127.0.0.1:" in line, line
+        url = line.rsplit(" ", 1)[1].strip()
+        _, (alarms,) = _over_http(url, [("get_alarms", {})])
+        assert not alarms.is_error and incident.alarms_in_alarm[0] in _text(alarms)
+        proc.send_signal(signal.SIGTERM)
+        out, _err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    audit = _audit([json.loads(x) for x in out.splitlines() if x.startswith("{")])
+    assert [(a["command"], a["transport"], a["outcome"]) for a in audit] == [("get_alarms", "http", "ok")]
