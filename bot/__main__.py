@@ -1,4 +1,4 @@
-"""`cloudops-bot`: run | demo | ask | check-config | compact."""
+"""`cloudops-bot`: run | demo | ask | mcp | check-config | compact."""
 
 from __future__ import annotations
 
@@ -84,6 +84,52 @@ DEMO_MISSING = ("cloudops-bot demo needs the demo extra: pip install 'smart-clou
 _DEMO_MODULES = frozenset({"cloudops_demo", "moto", "flask", "flask_cors", "werkzeug", "aiohttp"})
 
 
+def _mcp(ns: argparse.Namespace) -> int:
+    """Serve the read-only tools to MCP clients: stdio (default) or streamable HTTP behind the sidecar token."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print("\n".join(f"config error: {p}" for p in exc.problems), file=sys.stderr)
+        return 2
+    if ns.http and not settings.sidecar_token:
+        print("config error: CLOUDOPS_SIDECAR_TOKEN is required for `mcp --http` (clients send it as a bearer "
+              "token)", file=sys.stderr)
+        return 2
+    try:
+        from bot.mcp.http import McpHttpServer
+        from bot.mcp.server import serve_stdio
+    except ImportError as exc:
+        print(f"cloudops-bot: the MCP front end needs the mcp extra ({exc.name} is missing): "
+              "pip install 'smart-cloudops-ai[mcp]'", file=sys.stderr)
+        return 2
+    from bot.logsetup import configure_logging
+    from bot.runtime import Bot, bot_version
+
+    bot = Bot(settings)
+    # over stdio, stdout carries the protocol, so our own log lines (the audit among them) go to stderr
+    configure_logging(settings.log_level, settings.log_format, bot.services.scrub,
+                      stream=sys.stdout if ns.http else sys.stderr)
+    try:
+        if not ns.http:
+            serve_stdio(bot.services, version=bot_version())
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        try:
+            server = McpHttpServer(bot.services, version=bot_version()).start()
+        except OSError as exc:
+            print(f"cloudops-bot: cannot start: {exc}", file=sys.stderr)
+            return 1
+        print(f"cloudops-bot: MCP over streamable HTTP at {server.url}", file=sys.stderr, flush=True)
+        stop.wait()
+        server.stop()
+        return 0
+    finally:
+        bot.stop(0)
+
+
+
 def _demo(ns: argparse.Namespace) -> int:
     try:
         from cloudops_demo.main import run_demo
@@ -111,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="run one command or question from the terminal, e.g. `ask status web-1`")
     p.add_argument("text", nargs="+")
     p.set_defaults(fn=_ask)
+    p = sub.add_parser("mcp", help="serve the read-only tools to MCP clients (stdio, or --http with the token)")
+    p.add_argument("--http", action="store_true",
+                   help="streamable HTTP at CLOUDOPS_MCP_ADDR/mcp instead of stdio (needs CLOUDOPS_SIDECAR_TOKEN)")
+    p.set_defaults(fn=_mcp)
     p = sub.add_parser("demo", help="the whole bot on this machine: moto AWS, a local Slack, the sidecar")
     try:
         from cloudops_demo.cli import configure_parser as demo_parser

@@ -156,6 +156,11 @@ SPECS: dict[str, Spec] = {
     "drain_s": Spec("CLOUDOPS_DRAIN_S", 20.0, "On SIGTERM, time to finish requests in flight", float),
     "sidecar_addr": Spec("CLOUDOPS_SIDECAR_ADDR", "0.0.0.0:8080", "host:port of the sidecar HTTP server", _addr),
     "sidecar_token": Spec("CLOUDOPS_SIDECAR_TOKEN", "", "Bearer token for /logs and /query", secret=True),
+    "mcp_addr": Spec("CLOUDOPS_MCP_ADDR", "127.0.0.1:8081",
+                     "host:port of `cloudops-bot mcp --http` (MCP streamable HTTP at /mcp, behind the sidecar token)",
+                     _addr),
+    "mcp_concurrency": Spec("CLOUDOPS_MCP_CONCURRENCY", 8, "MCP tool calls run at once; more wait their turn", int),
+    "mcp_max_body_bytes": Spec("CLOUDOPS_MCP_MAX_BODY_BYTES", 65536, "Largest MCP HTTP request body accepted", int),
     "metrics_require_token": Spec(
         "CLOUDOPS_METRICS_REQUIRE_TOKEN", False, "Require the sidecar token on /metrics", _bool
     ),
@@ -256,6 +261,9 @@ class Settings:
     drain_s: float
     sidecar_addr: str
     sidecar_token: str
+    mcp_addr: str
+    mcp_concurrency: int
+    mcp_max_body_bytes: int
     metrics_require_token: bool
     slack_grace_s: float
     slack_ping_interval_s: float

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -29,9 +29,15 @@ def _scrubber(scrub: Callable[[str], str]) -> Callable[[Any, str, MutableMapping
     return processor
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto", scrub: Callable[[str], str] | None = None) -> None:
-    """Set up structlog + stdlib logging once, at start-up."""
-    use_console = fmt == "console" or (fmt == "auto" and sys.stdout.isatty())
+def configure_logging(level: str = "INFO", fmt: str = "auto", scrub: Callable[[str], str] | None = None,
+                      stream: TextIO | None = None) -> None:
+    """Set up structlog + stdlib logging once, at start-up.
+
+    ``stream`` (default stdout) is where our JSON lines go; the MCP stdio server passes stderr because
+    its stdout carries the protocol.
+    """
+    out = stream if stream is not None else sys.stdout
+    use_console = fmt == "console" or (fmt == "auto" and out.isatty())
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -46,7 +52,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", scrub: Callable[[s
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")

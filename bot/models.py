@@ -21,6 +21,7 @@ class Source(StrEnum):
     QUERY = "query"  # sidecar POST /query
     CLI = "cli"  # cloudops-bot ask
     ACTION = "action"  # a button on a bot message (alarm incidents)
+    MCP = "mcp"  # a tool call from an MCP client (cloudops-bot mcp)
 
 
 @dataclass(frozen=True)

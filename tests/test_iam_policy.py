@@ -2,7 +2,7 @@
 AccessDenied in the middle of an incident, and no permission the bot never uses.
 
 Two views of "what the bot calls": statically, every ``aws.call("service", "Operation")`` in the source
-(the demo's seeding in bot/aws/sandbox.py writes to moto only and is not part of it); dynamically, the
+(the demo's seeding in cloudops_demo/sandbox.py writes to moto only and is not part of it); dynamically, the
 operations AwsClients.call performed (on any thread, and as each request's audit record lists them)
 while the real handlers answered every command, the model's tools,
 the /status probe and an alarm's evidence pack against the seeded moto incident.
