@@ -201,8 +201,8 @@ class IncidentWatcher:
                           channel=inc.channel, thread_ts=inc.ts)
         place = self.queue.reserve()
         if place is None:
-            self.replies.post_text_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack now; "
-                                                       "press Investigate to try again.")
+            self.replies.post_text_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack "
+                                                               "now; press Investigate to try again.")
             return
 
         def job() -> None:
