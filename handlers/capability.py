@@ -74,8 +74,9 @@ class Capability:
     ``gatherers`` are the functions that read AWS for it (the command and its tools both call them);
     ``aws_actions`` are the calls they make, ``service:Operation`` as ``AwsClients.call`` names them
     ("ec2:DescribeInstances", which for every service used so far is also the IAM action): the deploy
-    policy grants exactly their union and the metrics pre-initialise them; ``prompt`` names its template in ``prompts/``; ``order`` places it in help.
-    ``free_text``: the rest of the command is one argument (a question), not words.
+    policy grants exactly their union and the metrics pre-initialise them. ``prompt`` names its template
+    in ``prompts/``; ``order`` places it in help; ``free_text``: the rest of the command is one argument
+    (a question), not words.
     """
 
     verb: str
