@@ -72,9 +72,11 @@ class Capability:
     """One thing the bot can do, declared once.
 
     ``gatherers`` are the functions that read AWS for it (the command and its tools both call them);
-    ``aws_actions`` are the IAM actions they need ("ec2:DescribeInstances"), which the deploy policy
-    must grant exactly; ``prompt`` names its template in ``prompts/``; ``order`` places it in help.
-    ``free_text``: the rest of the command is one argument (a question), not words.
+    ``aws_actions`` are the calls they make, ``service:Operation`` as ``AwsClients.call`` names them
+    ("ec2:DescribeInstances", which for every service used so far is also the IAM action): the deploy
+    policy grants exactly their union and the metrics pre-initialise them. ``prompt`` names its template
+    in ``prompts/``; ``order`` places it in help; ``free_text``: the rest of the command is one argument
+    (a question), not words.
     """
 
     verb: str

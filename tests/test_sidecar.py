@@ -19,6 +19,7 @@ from bot.aws.health import AwsHealth
 from bot.sidecar.api import MAX_QUERY_BODY
 from bot.sidecar.routes import ROUTES, Guard
 from cloudops_demo.sandbox import SeededIncident
+from handlers import registry
 from tests.harness import FAKE_AWS_ENV
 from tests.sidecar_client import TOKEN, Answer, Running, another_sidecar, call, running_sidecar, sample
 
@@ -323,6 +324,22 @@ def test_openapi_is_valid_and_its_schemas_match_real_answers(side: Running) -> N
     check("Logs", call(f"{side.url}/logs?group=worker&since=15m", token=TOKEN).json())
     check("Reply", side.query("help").json())
     check("Error", call(f"{side.url}/logs", token=TOKEN).json())
+
+
+def test_the_served_openapi_names_the_commands_the_capability_entries_declare(side: Running) -> None:
+    """openapi.json on disk has no command list: the served document takes it from the entries, so a new
+    capability is documented without editing the file, and a reply naming an undeclared command fails."""
+    schema_validator = pytest.importorskip("openapi_schema_validator", reason="openapi-schema-validator not installed")
+    spec = call(f"{side.url}/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["Reply"]["properties"]["command"]["enum"] == [*registry.verbs(), "unknown"]
+    described = schemas["QueryRequest"]["properties"]["text"]["description"]
+    assert all(f"`{c.usage}`" in described for c in registry.CAPABILITIES)
+    reply_schema = {**schemas["Reply"], "components": {"schemas": schemas}}
+    for text, verb in (("help", "help"), ("alarms", "alarms"), ("status web-1", "status"), ("nonsense x", "unknown")):
+        answer = side.query(text).json()
+        assert answer["command"] == verb
+        schema_validator.validate(answer, reply_schema, cls=schema_validator.OAS30Validator)
 
 
 def test_stop_closes_the_port_and_joins_the_server_thread(side: Running) -> None:

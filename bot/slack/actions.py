@@ -179,7 +179,7 @@ def post_snippet(replies: Replies, channel: str, thread_ts: str, title: str, tex
     except PostError as exc:
         log.warning("snippet_upload_failed", error=str(exc))
         replies.post_text_safely(channel, thread_ts, f"*{escape(title)}* (first {SNIPPET_INLINE_CHARS} chars)\n"
-                                                  f"{code_block(text[:SNIPPET_INLINE_CHARS])}")
+                                                      f"{code_block(text[:SNIPPET_INLINE_CHARS])}")
 
 
 def on_incident_action(deps: ButtonDeps, ack: Ack, body: dict[str, Any]) -> None:

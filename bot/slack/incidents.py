@@ -187,7 +187,7 @@ class IncidentWatcher:
                        reason=self.services.scrub(alarm.reason))
         text, blocks = parent_blocks(inc, alarm)
         data = self.poster.call("chat.postMessage", channel=channel, text=text, blocks=blocks,
-                                    metadata=inc.metadata(), unfurl_links=False)
+                                metadata=inc.metadata(), unfurl_links=False)
         inc.ts = str(data.get("ts", ""))
         with self._lock:
             self.incidents[seen.key] = inc
@@ -201,8 +201,8 @@ class IncidentWatcher:
                           channel=inc.channel, thread_ts=inc.ts)
         place = self.queue.reserve()
         if place is None:
-            self.replies.post_text_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack now; "
-                                                       "press Investigate to try again.")
+            self.replies.post_text_safely(inc.channel, inc.ts, ":hourglass: Too busy to gather the evidence pack "
+                                                               "now; press Investigate to try again.")
             return
 
         def job() -> None:
@@ -240,7 +240,7 @@ class IncidentWatcher:
     def update_parent(self, inc: Incident, alarm: Alarm | None) -> None:
         text, blocks = parent_blocks(inc, alarm)
         self.poster.call("chat.update", channel=inc.channel, ts=inc.ts, text=text, blocks=blocks,
-                             metadata=inc.metadata())
+                         metadata=inc.metadata())
 
     def _escape(self, text: str) -> str:
         from bot.text.mrkdwn import escape
@@ -273,5 +273,5 @@ class IncidentWatcher:
         self.update_parent(inc, None)
         minutes = self.settings.alarm_mute_s // 60
         self.poster.post_text(inc.channel, f":mute: <@{user}> muted `{alarm_name}` for {minutes} min: "
-                                               "transitions update the state line but post nothing.", inc.ts)
+                                           "transitions update the state line but post nothing.", inc.ts)
         return inc
