@@ -20,7 +20,7 @@ import yaml
 from bot.config_accounts import AccountSpec, account_problems, parse_accounts
 from bot.errors import ConfigError
 
-_DURATION = re.compile(r"^(\d+)([smhd])$")
+_DURATION = re.compile(r"^([0-9]+)([smhd])$")  # ASCII digits only: int() would take '１５' too
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -64,14 +64,14 @@ def _mapping(value: Any) -> dict[str, str]:
 
 def _addr(value: Any) -> str:
     _host, sep, port = str(value).rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         raise ValueError(f"{value!r} is not host:port")
     return str(value)
 
 
 def _duration(value: Any) -> int:
     """Config durations: ``15m``/``2h``/``1d``, or a plain number of seconds (YAML ints, tests)."""
-    if isinstance(value, int) or str(value).strip().isdigit():
+    if isinstance(value, int) or (str(value).strip().isascii() and str(value).strip().isdigit()):
         return int(value)
     return parse_duration(str(value))
 
@@ -158,6 +158,18 @@ SPECS: dict[str, Spec] = {
     "sidecar_token": Spec("CLOUDOPS_SIDECAR_TOKEN", "", "Bearer token for /logs and /query", secret=True),
     "metrics_require_token": Spec(
         "CLOUDOPS_METRICS_REQUIRE_TOKEN", False, "Require the sidecar token on /metrics", _bool
+    ),
+    "sidecar_user": Spec(
+        "CLOUDOPS_SIDECAR_USER", "sidecar", "Who POST /query runs as, for the read/model allow-lists and rate limits"
+    ),
+    "sidecar_channel": Spec(
+        "CLOUDOPS_SIDECAR_CHANNEL", "http", "Channel POST /query runs in (allow-lists, rate limits, channel scope)"
+    ),
+    "sidecar_read_timeout_s": Spec(
+        "CLOUDOPS_SIDECAR_READ_TIMEOUT_S", 5.0, "Sidecar: a client silent this long mid-request is dropped", float
+    ),
+    "sidecar_max_connections": Spec(
+        "CLOUDOPS_SIDECAR_MAX_CONNECTIONS", 32, "Sidecar connections served at once; more get 503", int
     ),
     "slack_grace_s": Spec(
         "CLOUDOPS_SLACK_GRACE_S", 60.0, "Slack socket down this long → /status 503", float
@@ -257,6 +269,10 @@ class Settings:
     sidecar_addr: str
     sidecar_token: str
     metrics_require_token: bool
+    sidecar_user: str
+    sidecar_channel: str
+    sidecar_read_timeout_s: float
+    sidecar_max_connections: int
     slack_grace_s: float
     slack_ping_interval_s: float
     slack_concurrency: int

@@ -8,7 +8,7 @@ import shlex
 from bot.config import Settings, parse_duration
 from bot.errors import UserInputError
 
-WINDOW = re.compile(r"^\d{1,5}[smhd]$", re.IGNORECASE)
+WINDOW = re.compile(r"^[0-9]{1,5}[smhd]$", re.IGNORECASE)
 
 
 def tokens(text: str) -> list[str]:

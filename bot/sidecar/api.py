@@ -55,7 +55,7 @@ def _flag(req: Request, name: str) -> bool:
 
 def _limit(req: Request) -> int:
     raw = req.param("limit", str(DEFAULT_LIMIT)) or ""
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise HttpError(400, f"limit={raw!r} is not a whole number from 1 to {MAX_LIMIT:,}",
                         f"e.g. limit=200 (default {DEFAULT_LIMIT:,})", parameter="limit")
     return int(raw)
@@ -137,7 +137,7 @@ def _read_body(req: Request) -> bytes:
     if not raw_length:
         raise HttpError(411, "a JSON body with a Content-Length header is required",
                         'send e.g. {"text": "status web-1"}')
-    if not raw_length.isdigit():
+    if not (raw_length.isascii() and raw_length.isdigit()):
         raise HttpError(400, "Content-Length is not a number", "let your HTTP client set it")
     length = int(raw_length)
     stream = req.environ["wsgi.input"]
@@ -146,7 +146,13 @@ def _read_body(req: Request) -> bytes:
             stream.read(length)
         raise HttpError(413, f"the body is {length:,} bytes; the limit is {MAX_QUERY_BODY:,}",
                         "send only the command text")
-    data: bytes = stream.read(length) if length else b""
+    try:
+        data: bytes = stream.read(length) if length else b""
+    except TimeoutError:
+        data = b""
+    if len(data) < length:
+        raise HttpError(400, f"the body ended after {len(data):,} of {length:,} bytes (Content-Length)",
+                        "send the whole body, or let your HTTP client set Content-Length")
     return data
 
 
@@ -154,7 +160,7 @@ def _text(body: bytes) -> str:
     hint = 'send a JSON object like {"text": "status web-1"}'
     try:
         payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise HttpError(400, "the body is not valid JSON", hint, parameter="body") from None
     if not isinstance(payload, dict):
         raise HttpError(400, "the body must be a JSON object", hint, parameter="body")
@@ -193,7 +199,8 @@ def query_route(ctx: Context, req: Request) -> Response:
     if ctx.state.draining:
         raise HttpError(503, "the bot is shutting down", "retry in a moment", headers=(("Retry-After", "5"),))
     text = _text(_read_body(req))
-    request = BotRequest(text, source=Source.QUERY, user="sidecar", channel="http")
+    request = BotRequest(text, source=Source.QUERY, user=ctx.settings.sidecar_user,
+                         channel=ctx.settings.sidecar_channel)
     metrics = ctx.services.metrics
     metrics.in_flight.inc()
     ctx.state.add_in_flight(1)
