@@ -99,6 +99,13 @@ SPECS: dict[str, Spec] = {
     "llm_max_retries": Spec("CLOUDOPS_LLM_MAX_RETRIES", 2, "Model request retries (SDK backoff)", int),
     "llm_max_steps": Spec("CLOUDOPS_LLM_MAX_STEPS", 6, "Tool-calling steps before forcing an answer", int),
     "llm_max_output_tokens": Spec("CLOUDOPS_LLM_MAX_OUTPUT_TOKENS", 800, "Max tokens per model answer", int),
+    "llm_max_tool_calls": Spec(
+        "CLOUDOPS_LLM_MAX_TOOL_CALLS", 8, "Tool calls run per model step; extra calls are refused with a note", int
+    ),
+    "request_deadline_s": Spec(
+        "CLOUDOPS_REQUEST_DEADLINE_S", 120.0, "Overall time for one request across all model steps and streaming",
+        float
+    ),
     "llm_tool_result_chars": Spec(
         "CLOUDOPS_LLM_TOOL_RESULT_CHARS", 6000, "Each tool result is cut to this many chars", int
     ),
@@ -234,6 +241,8 @@ class Settings:
     llm_max_retries: int
     llm_max_steps: int
     llm_max_output_tokens: int
+    llm_max_tool_calls: int
+    request_deadline_s: float
     llm_tool_result_chars: int
     llm_prices: dict[str, str]
     aws_region: str

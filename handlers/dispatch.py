@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import structlog
 
-from bot import calllog
+from bot import calllog, deadline
 from bot.errors import CloudOpsError, UserInputError
 from bot.models import Reply, Request
 from bot.text.sanitize import clean_text
@@ -60,6 +60,7 @@ def handle(request: Request, services: Services,
     start = time.perf_counter()
     calls = calllog.start()
     command, outcome = "unknown", "ok"
+    until = deadline.start(services.settings.request_deadline_s)
     try:
         route, args = admitted or admit(request, services)
         command = route.verb
@@ -74,6 +75,8 @@ def handle(request: Request, services: Services,
         reply = Reply(title="Sorry, something went wrong on my side", ok=False, correlation_id=cid,
                       summary="An unexpected error stopped this request.",
                       hint=f"try again; if it keeps failing, give the bot's operator the id {cid}")
+    finally:
+        deadline.stop(until)
     duration = time.perf_counter() - start
     usage = reply.usage
     if usage is not None and services.budget is not None:

@@ -21,6 +21,7 @@ from bot import calllog
 from bot.config import Settings
 from bot.errors import AwsAccessDenied, AwsThrottled, CloudOpsError, NotFoundError, UpstreamError
 from bot.metrics import Metrics
+from bot.wire import valid_tree
 
 _THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
              "RequestThrottled", "ThrottledException", "SlowDown"}
@@ -69,7 +70,8 @@ class AwsClients:
         start = time.perf_counter()
         outcome = "ok"
         try:
-            return method(**kwargs)
+            resp: dict[str, Any] = valid_tree(method(**kwargs))  # a log line may hold half a surrogate pair
+            return resp
         except CloudOpsError:  # raised by our own hooks, e.g. a refused AssumeRole while signing
             outcome = "error"
             raise

@@ -20,6 +20,7 @@ from bot.errors import CloudOpsError, UserInputError
 from bot.models import Reply, Source
 from bot.models import Request as BotRequest
 from bot.sidecar.http import Context, HttpError, Request, Response, from_cloudops, json_response, text_response
+from bot.wire import valid_text
 from handlers import dispatch
 from handlers.logs import compact_text, gather_logs, scrubbed_events
 from handlers.parsing import format_window, resolve_group, split_window
@@ -170,7 +171,7 @@ def _text(body: bytes) -> str:
     text = payload.get("text")
     if not isinstance(text, str) or not text.strip():
         raise HttpError(400, "text must be a non-empty string", hint, parameter="text")
-    return text
+    return valid_text(text)
 
 
 def reply_json(reply: Reply, command: str, outcome: str) -> dict[str, Any]:
