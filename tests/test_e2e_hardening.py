@@ -134,3 +134,53 @@ def test_a_trickling_model_is_cut_off_at_the_request_deadline(llm: FakeLLMServer
     assert took < 10
     shown = text_of(reply)
     assert "deadline" in shown and "Alarms firing now" in shown
+
+
+# --- access control: the answer's buttons ---------------------------------------------------------------
+def _buttons(message: dict[str, Any]) -> dict[str, str]:
+    for block in message.get("blocks", []):
+        if block.get("type") == "actions" and block.get("block_id") == "answer":
+            return {e["action_id"]: e["value"] for e in block["elements"]}
+    return {}
+
+
+def _click(bot: Running, channel: str, message: dict[str, Any], action: str, user: str) -> list[str]:
+    """Click as ``user``; return what the thread gained and what ``user`` was told privately."""
+    slack = bot.slack
+    root = message.get("thread_ts") or message["ts"]
+    before = len(slack.thread(channel, root))
+    told = len([c for c in slack.calls("chat.postEphemeral") if c.params.get("user") == user])
+    slack.send_block_action(channel=channel, message_ts=message["ts"], action_id=action,
+                            value=_buttons(message)[action], user=user)
+    assert slack.wait_for(lambda: len(slack.thread(channel, root)) > before or len(
+        [c for c in slack.calls("chat.postEphemeral") if c.params.get("user") == user]) > told, 10)
+    time.sleep(0.3)  # anything else the click would post
+    posted = [text_of(m) for m in slack.thread(channel, root)[before:]]
+    private = [str(c.params.get("text")) for c in slack.calls("chat.postEphemeral")
+               if c.params.get("user") == user][told:]
+    return posted + [f"(private) {p}" for p in private]
+
+
+def test_evidence_and_prompt_buttons_apply_the_answers_access_class(bot: Running, llm: FakeLLMServer) -> None:
+    llm.script(Scripted(content="Two alarms fire."))
+    _, replies = bot.command("alarms", channel="C-acl", timeout=30)
+    answer = replies[-1]
+    assert {"answer_evidence", "answer_prompt"} <= set(_buttons(answer))
+    outsider = _click(bot, "C-acl", answer, "answer_evidence", "U-outsider")
+    assert outsider and all(t.startswith("(private) :no_entry:") for t in outsider)
+    reader_evidence = _click(bot, "C-acl", answer, "answer_evidence", "U-reader")
+    assert any("*evidence*" in t for t in reader_evidence)
+    reader_prompt = _click(bot, "C-acl", answer, "answer_prompt", "U-reader")
+    assert reader_prompt and all(t.startswith("(private) :no_entry:") for t in reader_prompt)
+    assert "model questions" in reader_prompt[0]
+    model_user = _click(bot, "C-acl", answer, "answer_prompt", "U-model")
+    assert any("model-prompt" in t for t in model_user) or bot.slack.files()
+
+
+def test_evidence_clicks_count_against_the_users_rate_limit(bot: Running, llm: FakeLLMServer) -> None:
+    llm.script(Scripted(content="Two alarms fire."))
+    _, replies = bot.command("alarms", channel="C-acl-rate", user="U-model", timeout=30)
+    answer = replies[-1]
+    told = [t for _ in range(15) for t in _click(bot, "C-acl-rate", answer, "answer_evidence", "U-reader")]
+    limited = [t for t in told if "requests a minute" in t]
+    assert limited and len([t for t in told if "*evidence*" in t]) < 15  # burst 10, refilled 20 a minute

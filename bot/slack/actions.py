@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from slack_bolt import Ack
 
-from bot.errors import NotAllowedError
+from bot.errors import CloudOpsError, NotAllowedError, RateLimitedError
 from bot.models import Reply, Request, Source, ThreadMessage
 from bot.slack.poster import PostError
 from bot.slack.render import SlackMessage, render
 from bot.store import Store
 from bot.text.mrkdwn import code_block, escape
+from bot.text.sanitize import clean_text
 from handlers import dispatch
-from handlers.guard import check_access
+from handlers.guard import check_access, check_rate
+from handlers.router import resolve
 
 if TYPE_CHECKING:
     from bot.slack.app import SlackBot
@@ -131,9 +133,31 @@ def on_answer_action(bot: SlackBot, ack: Ack, body: dict[str, Any]) -> None:
         request = replace(answer.request, user=user, thread_ts=thread_ts, request_id=uuid.uuid4().hex[:12])
         bot.queue_or_refuse(where, lambda: bot.answer_admitted(request))
         return
+    if not _may_see(bot, answer, action_id, where):
+        return
     body_text, title = ((answer.reply.evidence, "evidence") if action_id == "answer_evidence"
                         else (answer.reply.prompt, "model-prompt"))
     bot.queue_or_refuse(where, lambda: post_snippet(bot, channel, thread_ts, title, body_text or "(nothing)"))
+
+
+def _may_see(bot: SlackBot, answer: Answer, action_id: str, where: Request) -> bool:
+    """Evidence and prompts hold what the answer's command may show (tool results, log lines), so the
+    clicker needs that command's access class, and the prompt (what went to the model) the model class;
+    clicks are charged to the same rate limits as commands. A refusal is told privately and audited."""
+    request = replace(answer.request, source=Source.ACTION, user=where.user, channel=where.channel,
+                      thread_ts=where.thread_ts, user_groups=bot.groups.groups_of(where.user))
+    try:
+        access = resolve(replace(request, text=clean_text(request.text)))[0].access
+    except CloudOpsError:
+        access = "sensitive"
+    try:
+        check_access(request, "sensitive" if action_id == "answer_prompt" else access, bot.settings)
+        check_rate(request, bot.services.store, bot.settings, bot.metrics)
+    except (NotAllowedError, RateLimitedError) as exc:
+        dispatch.audit_denial(replace(request, text=action_id), exc, bot.services)
+        bot.ephemeral(where, f":no_entry: Sorry — {escape(exc.message)}.")
+        return False
+    return True
 
 
 def post_snippet(bot: SlackBot, channel: str, thread_ts: str, title: str, text: str) -> None:
