@@ -144,6 +144,13 @@ SPECS: dict[str, Spec] = {
     "log_aliases": Spec(
         "CLOUDOPS_LOG_ALIASES", {}, "Short names for log groups, e.g. api=/ecs/api-prod", _mapping
     ),
+    "log_group_allow": Spec(
+        "CLOUDOPS_LOG_GROUP_ALLOW", (), "Log groups the bot may read, glob patterns, e.g. /ecs/*,/aws/lambda/checkout "
+        "(empty = all the IAM policy allows)", _csv
+    ),
+    "log_group_allow_channels": Spec(
+        "CLOUDOPS_LOG_GROUP_ALLOW_CHANNELS", {}, "Per channel, a narrower list: C123=/ecs/api-*|/ecs/web-*", _mapping
+    ),
     "default_window_s": Spec("CLOUDOPS_DEFAULT_WINDOW", 3600, "Default time window (15m, 1h, 1d)", _duration),
     "max_window_s": Spec("CLOUDOPS_MAX_WINDOW", 14 * 86400, "Longest window a user may ask for", _duration),
     "logs_max_events": Spec("CLOUDOPS_LOGS_MAX_EVENTS", 10000, "Cap on log events read per request", int),
@@ -260,6 +267,8 @@ class Settings:
     answer_ttl_s: int
     answer_max_chars: int
     log_aliases: dict[str, str]
+    log_group_allow: tuple[str, ...]
+    log_group_allow_channels: dict[str, str]
     default_window_s: int
     max_window_s: int
     logs_max_events: int
@@ -384,6 +393,9 @@ def _validate(s: Settings) -> list[str]:
     if s.default_window_s > s.max_window_s:
         problems.append("CLOUDOPS_DEFAULT_WINDOW is longer than CLOUDOPS_MAX_WINDOW")
     problems += account_problems(s)
+    allow = [*s.log_group_allow, *(p.strip() for v in s.log_group_allow_channels.values() for p in v.split("|"))]
+    problems += [f"CLOUDOPS_LOG_GROUP_ALLOW: {p!r} may use only log-group characters and the wildcards * and ?"
+                 for p in allow if p and not re.match(r"^[\w./#*?-]{1,512}$", p)]
     for alias, group in s.log_aliases.items():
         if not group.startswith("/") and not re.match(r"^[\w.\-/#]+$", group):
             problems.append(f"log alias {alias!r} points at {group!r}, which is not a log group name")

@@ -16,6 +16,7 @@ from dataclasses import replace
 import structlog
 
 from bot import calllog, deadline
+from bot.aws import loggroups
 from bot.errors import CloudOpsError, UserInputError
 from bot.models import Reply, Request
 from bot.text.sanitize import clean_text
@@ -61,6 +62,7 @@ def handle(request: Request, services: Services,
     calls = calllog.start()
     command, outcome = "unknown", "ok"
     until = deadline.start(services.settings.request_deadline_s)
+    where = loggroups.bind_channel(request.channel)
     try:
         route, args = admitted or admit(request, services)
         command = route.verb
@@ -77,6 +79,7 @@ def handle(request: Request, services: Services,
                       hint=f"try again; if it keeps failing, give the bot's operator the id {cid}")
     finally:
         deadline.stop(until)
+        loggroups.unbind_channel(where)
     duration = time.perf_counter() - start
     usage = reply.usage
     if usage is not None and services.budget is not None:
