@@ -189,7 +189,9 @@ SPECS: dict[str, Spec] = {
         "CLOUDOPS_SLACK_GRACE_S", 60.0, "Slack socket down this long → /status 503", float
     ),
     "slack_ping_interval_s": Spec(
-        "CLOUDOPS_SLACK_PING_INTERVAL_S", 10.0, "Socket Mode ping interval; a dead link is noticed after ~4x", float
+        "CLOUDOPS_SLACK_PING_INTERVAL_S", 10.0,
+        "Socket Mode ping interval; no pong for 2 intervals = link down: /status says so, a new socket is opened",
+        float
     ),
     "slack_concurrency": Spec("CLOUDOPS_SLACK_CONCURRENCY", 32, "Threads that read envelopes and ack them", int),
     "aws_health_ttl_s": Spec("CLOUDOPS_AWS_HEALTH_TTL_S", 60.0, "Cache for the sts health probe", float),

@@ -184,3 +184,36 @@ def test_evidence_clicks_count_against_the_users_rate_limit(bot: Running, llm: F
     told = [t for _ in range(15) for t in _click(bot, "C-acl-rate", answer, "answer_evidence", "U-reader")]
     limited = [t for t in told if "requests a minute" in t]
     assert limited and len([t for t in told if "*evidence*" in t]) < 15  # burst 10, refilled 20 a minute
+
+
+# --- reliability: a link that died without a word -------------------------------------------------------
+def test_a_dropped_socket_is_reported_down_and_replaced_within_two_ping_intervals(
+        incident: SeededIncident, llm: FakeLLMServer) -> None:
+    from bot.runtime import Bot
+    from tests.harness import bot_settings
+    from tests.sidecar_client import call
+
+    with SlackEmulator(ping_interval_s=30.0) as slack:
+        # the emulator's own pings stay out of the way: only the bot's ping/pong decides here
+        bot = Bot(bot_settings(slack, llm, slack_ping_interval_s=1.0, slack_grace_s=60.0)).start()
+        try:
+            slack.wait_connected(1, timeout=10)
+            assert slack.wait_for(lambda: False, 2.5) is False  # a few healthy ping intervals
+            assert call(f"{bot.sidecar.url}/status").json()["slack"]["connected"] is True
+            opened = slack.connections_opened
+            slack.drop_sockets()
+            dropped = time.monotonic()
+            seen_down = None
+            while time.monotonic() - dropped < 10:
+                if call(f"{bot.sidecar.url}/status").json()["slack"]["connected"] is False:
+                    seen_down = time.monotonic() - dropped
+                    break
+                time.sleep(0.1)
+            assert seen_down is not None and seen_down < 2 * 1.0 + 1.5, seen_down
+            assert slack.wait_for(lambda: slack.connections_opened > opened, 10)
+            reconnected = time.monotonic() - dropped
+            assert reconnected < 5, reconnected
+            ts = slack.send_mention("status", channel="C-after-drop")
+            assert slack.wait_thread_replies("C-after-drop", ts, 1, 20)
+        finally:
+            bot.stop(drain_s=1)
