@@ -217,3 +217,20 @@ def test_a_dropped_socket_is_reported_down_and_replaced_within_two_ping_interval
             assert slack.wait_thread_replies("C-after-drop", ts, 1, 20)
         finally:
             bot.stop(drain_s=1)
+
+
+# --- reliability: Slack stored the post but answered 5xx ------------------------------------------------
+def test_a_post_slack_stored_but_answered_500_is_not_posted_twice(bot: Running, llm: FakeLLMServer) -> None:
+    slack = bot.slack
+    llm.script(Scripted(content="Two alarms fire."))
+    slack.accept_then_fail("chat.postMessage", times=2)  # the parent, then the answer
+    try:
+        parent, replies = bot.command("alarms", channel="C-lost-answer", timeout=30)
+        time.sleep(1.5)  # past the poster's backoff: a duplicate would have been posted by now
+    finally:
+        slack.clear_faults("chat.postMessage")
+    assert len(slack.channel_messages("C-lost-answer")) == 1
+    thread = slack.thread("C-lost-answer", parent["ts"])[1:]
+    assert len(thread) == 1 and "Two alarms fire." in text_of(thread[0])
+    assert [c for c in slack.calls("chat.postMessage") if c.params.get("channel") == "C-lost-answer"
+            and c.error is None] == []  # both posts were answered 500, yet each shows once
