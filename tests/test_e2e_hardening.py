@@ -225,7 +225,7 @@ def test_a_post_slack_stored_but_answered_500_is_not_posted_twice(bot: Running, 
     llm.script(Scripted(content="Two alarms fire."))
     slack.accept_then_fail("chat.postMessage", times=2)  # the parent, then the answer
     try:
-        parent, replies = bot.command("alarms", channel="C-lost-answer", timeout=30)
+        parent, _ = bot.command("alarms", channel="C-lost-answer", timeout=30)
         time.sleep(1.5)  # past the poster's backoff: a duplicate would have been posted by now
     finally:
         slack.clear_faults("chat.postMessage")
