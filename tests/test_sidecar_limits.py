@@ -125,3 +125,21 @@ def test_query_runs_as_its_own_configurable_identity_under_read_acls(incident: S
     with running_sidecar(**acl, sidecar_user="U-oncall", sidecar_channel="C-ops") as listed:
         allowed = listed.query("alarms").json()
     assert allowed["ok"] is True and allowed["command"] == "alarms"
+
+
+def test_logs_with_invalid_unicode_are_served_not_500(side: Running) -> None:
+    """A log line with half a surrogate pair (what JSON's "\\ud83d" decodes to) used to fail the group."""
+    import boto3
+
+    logs = boto3.client("logs")
+    group = "/test/sidecar-surrogate"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    logs.put_log_events(logGroupName=group, logStreamName="s",
+                        logEvents=[{"timestamp": int(time.time() * 1000) - 1000, "message": "ERROR bad \ud83d byte"}])
+    as_json = call(f"{side.url}/logs?group={quote(group)}", token=TOKEN)
+    as_text = call(f"{side.url}/logs?group={quote(group)}&format=text", token=TOKEN)
+    compact = call(f"{side.url}/logs?group={quote(group)}&compact=1", token=TOKEN)
+    assert as_json.status == as_text.status == compact.status == 200
+    assert as_json.json()["events"][0]["message"] == "ERROR bad \ufffd byte"
+    assert "ERROR bad \ufffd byte" in as_text.text
