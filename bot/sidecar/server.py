@@ -2,7 +2,9 @@
 
 A thread per connection (daemon threads) is what keeps /healthz and /metrics answering while a
 /query waits on the model or a client stalls mid-request; the accept loop itself never runs route
-code. The server binds in ``start()`` (port 0 picks a free port; ``url`` tells which) and ``stop()``
+code. The threads are bounded (``CLOUDOPS_SIDECAR_MAX_CONNECTIONS``; beyond it a connection gets an
+immediate 503) and each read waits at most ``CLOUDOPS_SIDECAR_READ_TIMEOUT_S``, so slow or idle
+clients cannot pile up threads. The server binds in ``start()`` (port 0 picks a free port; ``url`` tells which) and ``stop()``
 closes the socket and joins the accept thread, so tests and the demo leave nothing listening.
 """
 
@@ -59,7 +61,7 @@ class _Server(ThreadingWSGIServer):
         self.server_name, self.server_port = str(host), int(port)
         self.setup_environ()
 
-    max_connections = 32
+    max_connections = 32  # both set per server from the settings (Sidecar.start)
     linger_s = CLIENT_TIMEOUT_S
 
     def handle_error(self, request: Any, client_address: Any) -> None:
