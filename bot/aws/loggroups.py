@@ -47,7 +47,7 @@ def allowed(group: str, settings: Settings, channel: str | None = None) -> bool:
     return all(any(fnmatchcase(group, p) for p in patterns) for patterns in lists if patterns)
 
 
-def check_call(settings: Settings, operation: str, kwargs: dict[str, Any]) -> None:
+def check_call(settings: Settings, kwargs: dict[str, Any]) -> None:
     for key in _GROUP_KEYS:
         group = kwargs.get(key)
         if isinstance(group, str) and not allowed(group, settings):

@@ -67,7 +67,7 @@ class AwsClients:
     def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
         """Call ``operation`` (CamelCase API name) on ``service`` with accounting and typed errors."""
         if service == "logs":
-            loggroups.check_call(self._settings, operation, kwargs)
+            loggroups.check_call(self._settings, kwargs)
         client = self.client(service)
         method: Callable[..., dict[str, Any]] = getattr(client, _snake(operation))
         start = time.perf_counter()

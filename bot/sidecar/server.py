@@ -4,8 +4,9 @@ A thread per connection (daemon threads) is what keeps /healthz and /metrics ans
 /query waits on the model or a client stalls mid-request; the accept loop itself never runs route
 code. The threads are bounded (``CLOUDOPS_SIDECAR_MAX_CONNECTIONS``; beyond it a connection gets an
 immediate 503) and each read waits at most ``CLOUDOPS_SIDECAR_READ_TIMEOUT_S``, so slow or idle
-clients cannot pile up threads. The server binds in ``start()`` (port 0 picks a free port; ``url`` tells which) and ``stop()``
-closes the socket and joins the accept thread, so tests and the demo leave nothing listening.
+clients cannot pile up threads. The server binds in ``start()`` (port 0 picks a free port; ``url``
+tells which) and ``stop()`` closes the socket and joins the accept thread, so tests and the demo leave
+nothing listening.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ _PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_aut
 
 _AMBIGUOUS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 POST_EVENT = "cloudops_post"
-LOOKBACK_S = 120  # how far back a re-post looks for its own first attempt
+LOOKBACK_S = 120  # how far back (before its first attempt) a re-post looks for it: clock skew, slow retries
 
 
 class PostError(Exception):
@@ -56,7 +56,7 @@ class Poster:
         last: Exception | None = None
         tries = self._attempts if attempts is None else max(1, attempts)
         post_id = _mark(kwargs) if method == "chat.postMessage" else ""
-        since = time.time() - 5
+        since = time.time()
         ambiguous = False
         for attempt in range(tries):
             if ambiguous and post_id:
