@@ -13,6 +13,8 @@ from typing import Any
 
 def valid_text(text: str) -> str:
     """``text`` with lone surrogates replaced by U+FFFD (a proper pair is joined into its character)."""
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
         return text
@@ -21,11 +23,15 @@ def valid_text(text: str) -> str:
 
 
 def valid_tree(value: Any) -> Any:
-    """``valid_text`` over every string (keys included) in parsed JSON; other values pass through."""
+    """``valid_text`` over every string value in parsed JSON, in place (a parsed response is ours to
+    change; rebuilding every dict of a 10,000-event page would cost more than the check)."""
     if isinstance(value, str):
         return valid_text(value)
-    if isinstance(value, dict):
-        return {valid_tree(k): valid_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [valid_tree(v) for v in value]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(item, str):
+            if not item.isascii():
+                value[key] = valid_text(item)
+        elif isinstance(item, dict | list):
+            valid_tree(item)
     return value
