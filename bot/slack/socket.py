@@ -34,6 +34,8 @@ class SocketRunner:
         self._session: Any = None  # the SDK's current Connection, and when we first saw it
         self._since = 0.0
         self._replaced: Any = None  # the stale session already being replaced
+        self._replacer: threading.Thread | None = None
+        self._closing = threading.Event()  # no new sockets once stop() has begun
         self._watch = threading.Thread(target=self._watch_link, name="slack-link-watch", daemon=True)
 
     def start(self) -> None:
@@ -52,16 +54,19 @@ class SocketRunner:
         last_pong = getattr(session, "last_ping_pong_time", None) or self._since
         if now - max(last_pong, self._since) <= self._stale_s:
             return True
-        if session is not self._replaced and not self._stop.is_set():
+        if session is not self._replaced and not self._closing.is_set():
             self._replaced = session
             log.warning("slack_link_stale", seconds_without_pong=round(now - max(last_pong, self._since), 1))
-            threading.Thread(target=self._replace, args=(session,), name="slack-reconnect", daemon=True).start()
+            self._replacer = threading.Thread(target=self._replace, args=(session,), name="slack-reconnect",
+                                              daemon=True)
+            self._replacer.start()
         return False
 
     def _replace(self, session: Any) -> None:
         try:
             session.disconnect()
-            self.handler.client.connect_to_new_endpoint()  # a no-op if the SDK got there first
+            if not self._closing.is_set():  # a connect racing close() would leave the SDK a session to wait on
+                self.handler.client.connect_to_new_endpoint()  # a no-op if the SDK got there first
         except Exception as exc:  # the SDK's own monitor retries on its next tick
             log.warning("slack_reconnect_failed", error=repr(exc))
 
@@ -75,8 +80,11 @@ class SocketRunner:
             self._stop.wait(self._poll)
 
     def stop(self, drain_s: float) -> int:
+        self._closing.set()
         aborted = self.bot.drain(drain_s)
         self._stop.set()
+        if self._replacer is not None:
+            self._replacer.join(10)
         self.handler.close()  # type: ignore[no-untyped-call]
         self.bot.state.set_connected(False)
         return aborted
