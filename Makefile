@@ -54,8 +54,9 @@ lint: $(STAMP)  ## ruff, mypy, the import-layer contracts and bandit
 container-smoke: $(STAMP)  ## build the Dockerfile with buildah (cached debootstrap base), run it against local peers; root; ~4.5 min cold, ~20 s warm
 	scripts/container-smoke.sh
 
-audit: $(STAMP)  ## pip-audit of the installed dependencies (needs PyPI's vulnerability data; run in CI)
-	$(BIN)/pip-audit --progress-spinner off --skip-editable
+audit: $(STAMP)  ## pip-audit of the installed dependencies; fails without vulnerability data (CI has it)
+	$(BIN)/pip freeze --exclude-editable > $(VENV)/audit-requirements.txt
+	PIP_AUDIT=$(BIN)/pip-audit scripts/audit.sh $(VENV)/audit-requirements.txt
 
 test: $(STAMP) system-deps lint  ## lint, then the whole offline test suite
 	$(BIN)/pytest

@@ -1,4 +1,4 @@
-"""`cloudops-bot`: run | demo | ask | mcp | check-config | compact."""
+"""`cloudops-bot`: run | demo | ask | mcp | check-config | compact | iam-policy."""
 
 from __future__ import annotations
 
@@ -147,6 +147,28 @@ def _compact(ns: argparse.Namespace) -> int:
     return run(ns)
 
 
+def _iam_policy(ns: argparse.Namespace) -> int:
+    """The read-only policy with log-event reads limited to CLOUDOPS_LOG_GROUP_ALLOW (see deploy/)."""
+    import json
+    from pathlib import Path
+
+    from bot.aws.loggroups import scoped_policy
+
+    try:
+        settings = load_settings()
+        base = json.loads(Path(ns.base).read_text(encoding="utf-8"))
+    except ConfigError as exc:
+        print("\n".join(f"config error: {p}" for p in exc.problems), file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {ns.base}: {exc}", file=sys.stderr)
+        return 2
+    if not settings.log_group_allow:
+        print("note: CLOUDOPS_LOG_GROUP_ALLOW is empty: log events stay readable in every group", file=sys.stderr)
+    print(json.dumps(scoped_policy(base, settings.log_group_allow), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cloudops-bot", description="Slack ChatOps agent for on-call on AWS.")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -174,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     configure_parser(p)
     p.set_defaults(fn=_compact)
+    p = sub.add_parser("iam-policy", help="print the IAM policy scoped to CLOUDOPS_LOG_GROUP_ALLOW")
+    p.add_argument("--base", default="deploy/iam-policy.json", help="the unscoped policy (default: %(default)s)")
+    p.set_defaults(fn=_iam_policy)
     return parser
 
 

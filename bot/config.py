@@ -20,7 +20,7 @@ import yaml
 from bot.config_accounts import AccountSpec, account_problems, parse_accounts
 from bot.errors import ConfigError
 
-_DURATION = re.compile(r"^(\d+)([smhd])$")
+_DURATION = re.compile(r"^([0-9]+)([smhd])$")  # ASCII digits only: int() would take '１５' too
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -64,14 +64,14 @@ def _mapping(value: Any) -> dict[str, str]:
 
 def _addr(value: Any) -> str:
     _host, sep, port = str(value).rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         raise ValueError(f"{value!r} is not host:port")
     return str(value)
 
 
 def _duration(value: Any) -> int:
     """Config durations: ``15m``/``2h``/``1d``, or a plain number of seconds (YAML ints, tests)."""
-    if isinstance(value, int) or str(value).strip().isdigit():
+    if isinstance(value, int) or (str(value).strip().isascii() and str(value).strip().isdigit()):
         return int(value)
     return parse_duration(str(value))
 
@@ -99,6 +99,13 @@ SPECS: dict[str, Spec] = {
     "llm_max_retries": Spec("CLOUDOPS_LLM_MAX_RETRIES", 2, "Model request retries (SDK backoff)", int),
     "llm_max_steps": Spec("CLOUDOPS_LLM_MAX_STEPS", 6, "Tool-calling steps before forcing an answer", int),
     "llm_max_output_tokens": Spec("CLOUDOPS_LLM_MAX_OUTPUT_TOKENS", 800, "Max tokens per model answer", int),
+    "llm_max_tool_calls": Spec(
+        "CLOUDOPS_LLM_MAX_TOOL_CALLS", 8, "Tool calls run per model step; extra calls are refused with a note", int
+    ),
+    "request_deadline_s": Spec(
+        "CLOUDOPS_REQUEST_DEADLINE_S", 120.0, "Overall time for one request across all model steps and streaming",
+        float
+    ),
     "llm_tool_result_chars": Spec(
         "CLOUDOPS_LLM_TOOL_RESULT_CHARS", 6000, "Each tool result is cut to this many chars", int
     ),
@@ -137,6 +144,13 @@ SPECS: dict[str, Spec] = {
     "log_aliases": Spec(
         "CLOUDOPS_LOG_ALIASES", {}, "Short names for log groups, e.g. api=/ecs/api-prod", _mapping
     ),
+    "log_group_allow": Spec(
+        "CLOUDOPS_LOG_GROUP_ALLOW", (), "Log groups the bot may read, glob patterns, e.g. /ecs/*,/aws/lambda/checkout "
+        "(empty = all the IAM policy allows)", _csv
+    ),
+    "log_group_allow_channels": Spec(
+        "CLOUDOPS_LOG_GROUP_ALLOW_CHANNELS", {}, "Per channel, a narrower list: C123=/ecs/api-*|/ecs/web-*", _mapping
+    ),
     "default_window_s": Spec("CLOUDOPS_DEFAULT_WINDOW", 3600, "Default time window (15m, 1h, 1d)", _duration),
     "max_window_s": Spec("CLOUDOPS_MAX_WINDOW", 14 * 86400, "Longest window a user may ask for", _duration),
     "logs_max_events": Spec("CLOUDOPS_LOGS_MAX_EVENTS", 10000, "Cap on log events read per request", int),
@@ -164,11 +178,27 @@ SPECS: dict[str, Spec] = {
     "metrics_require_token": Spec(
         "CLOUDOPS_METRICS_REQUIRE_TOKEN", False, "Require the sidecar token on /metrics", _bool
     ),
+    "sidecar_user": Spec(
+        "CLOUDOPS_SIDECAR_USER", "sidecar",
+        "Who POST /query and GET /logs run as, for the read/model allow-lists and rate limits"
+    ),
+    "sidecar_channel": Spec(
+        "CLOUDOPS_SIDECAR_CHANNEL", "http",
+        "Channel POST /query and GET /logs run in (allow-lists, rate limits, channel scope)"
+    ),
+    "sidecar_read_timeout_s": Spec(
+        "CLOUDOPS_SIDECAR_READ_TIMEOUT_S", 5.0, "Sidecar: a client silent this long mid-request is dropped", float
+    ),
+    "sidecar_max_connections": Spec(
+        "CLOUDOPS_SIDECAR_MAX_CONNECTIONS", 32, "Sidecar connections served at once; more get 503", int
+    ),
     "slack_grace_s": Spec(
         "CLOUDOPS_SLACK_GRACE_S", 60.0, "Slack socket down this long → /status 503", float
     ),
     "slack_ping_interval_s": Spec(
-        "CLOUDOPS_SLACK_PING_INTERVAL_S", 10.0, "Socket Mode ping interval; a dead link is noticed after ~4x", float
+        "CLOUDOPS_SLACK_PING_INTERVAL_S", 10.0,
+        "Socket Mode ping interval; no pong for 2 intervals = link down: /status says so, a new socket is opened",
+        float
     ),
     "slack_concurrency": Spec("CLOUDOPS_SLACK_CONCURRENCY", 32, "Threads that read envelopes and ack them", int),
     "aws_health_ttl_s": Spec("CLOUDOPS_AWS_HEALTH_TTL_S", 60.0, "Cache for the sts health probe", float),
@@ -227,6 +257,8 @@ class Settings:
     llm_max_retries: int
     llm_max_steps: int
     llm_max_output_tokens: int
+    llm_max_tool_calls: int
+    request_deadline_s: float
     llm_tool_result_chars: int
     llm_prices: dict[str, str]
     aws_region: str
@@ -244,6 +276,8 @@ class Settings:
     answer_ttl_s: int
     answer_max_chars: int
     log_aliases: dict[str, str]
+    log_group_allow: tuple[str, ...]
+    log_group_allow_channels: dict[str, str]
     default_window_s: int
     max_window_s: int
     logs_max_events: int
@@ -265,6 +299,10 @@ class Settings:
     mcp_concurrency: int
     mcp_max_body_bytes: int
     metrics_require_token: bool
+    sidecar_user: str
+    sidecar_channel: str
+    sidecar_read_timeout_s: float
+    sidecar_max_connections: int
     slack_grace_s: float
     slack_ping_interval_s: float
     slack_concurrency: int
@@ -363,6 +401,9 @@ def _validate(s: Settings) -> list[str]:
     if s.default_window_s > s.max_window_s:
         problems.append("CLOUDOPS_DEFAULT_WINDOW is longer than CLOUDOPS_MAX_WINDOW")
     problems += account_problems(s)
+    allow = [*s.log_group_allow, *(p.strip() for v in s.log_group_allow_channels.values() for p in v.split("|"))]
+    problems += [f"CLOUDOPS_LOG_GROUP_ALLOW: {p!r} may use only log-group characters and the wildcards * and ?"
+                 for p in allow if p and not re.match(r"^[\w./#*?-]{1,512}$", p)]
     for alias, group in s.log_aliases.items():
         if not group.startswith("/") and not re.match(r"^[\w.\-/#]+$", group):
             problems.append(f"log alias {alias!r} points at {group!r}, which is not a log group name")

@@ -59,7 +59,7 @@ def handle_ask(request: Request, args: list[str], services: Services, sources: S
             services.llm, messages, build_tools(services, request, sources), max_steps=s.llm_max_steps,
             result_chars=s.llm_tool_result_chars,
             force_answer=services.prompts.render("force_answer", steps=s.llm_max_steps),
-            scrub=services.scrub, pool=services.tool_pool,
+            scrub=services.scrub, pool=services.tool_pool, max_calls=s.llm_max_tool_calls,
         )
     except ModelError as exc:
         note = f"The model failed ({exc.message}); showing the AWS evidence only. {exc.hint}".strip()

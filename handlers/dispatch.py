@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 
 import structlog
 
-from bot import calllog
+from bot import calllog, deadline
+from bot.aws import loggroups
 from bot.errors import CloudOpsError, UserInputError
 from bot.models import Reply, Request, Usage
 from bot.text.sanitize import clean_text
@@ -142,6 +143,8 @@ def handle(request: Request, services: Services, admitted: Admitted | None = Non
 
 
 def _run(request: Request, services: Services, admitted: Admitted | None, ledger: Ledger) -> Reply:
+    until = deadline.start(services.settings.request_deadline_s)
+    where = loggroups.bind_channel(request.channel)
     try:
         capability, args = admitted or admit(request, services)
         ledger.command = capability.verb
@@ -156,3 +159,6 @@ def _run(request: Request, services: Services, admitted: Admitted | None, ledger
         return Reply(title="Sorry, something went wrong on my side", ok=False, correlation_id=cid,
                      summary="An unexpected error stopped this request.",
                      hint=f"try again; if it keeps failing, give the bot's operator the id {cid}")
+    finally:
+        deadline.stop(until)
+        loggroups.unbind_channel(where)

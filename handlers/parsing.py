@@ -8,7 +8,7 @@ import shlex
 from bot.config import Settings, parse_duration
 from bot.errors import UserInputError
 
-WINDOW = re.compile(r"^\d{1,5}[smhd]$", re.IGNORECASE)
+WINDOW = re.compile(r"^[0-9]{1,5}[smhd]$", re.IGNORECASE)
 WINDOW_SCHEMA = {"type": "string", "description": "time window like 15m, 2h or 1d", "pattern": "^[0-9]{1,5}[smhd]$"}
 
 

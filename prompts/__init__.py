@@ -9,6 +9,7 @@ audit event (``handlers.dispatch``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ import yaml
 
 PROMPT_DIR = Path(__file__).parent
 EVIDENCE_CLOSE = "</evidence>"
+# Any spelling a model might read as our delimiter: any case, whitespace or invisible format characters
+# between the pieces ("</EVIDENCE>", "< / evidence >", "</evi\u200bdence>" is left to clean_text).
+_GAP = r"[\s\u200b-\u200f\u2060\ufeff]*"
+_TAG = re.compile(rf"<{_GAP}(/?){_GAP}(e{_GAP}v{_GAP}i{_GAP}d{_GAP}e{_GAP}n{_GAP}c{_GAP}e)(?![\w-])", re.IGNORECASE)
 
 
 class PromptError(Exception):
@@ -53,7 +58,7 @@ def evidence_block(source: str, text: str) -> str:
 
     A log line could contain the closing tag to "escape" the block, so it is defused first.
     """
-    body = text.replace(EVIDENCE_CLOSE, "</evidence_>").replace("<evidence", "<evidence_")
+    body = _TAG.sub(lambda m: f"<{m.group(1)}evidence_", text)
     safe_source = "".join(ch for ch in source if ch.isalnum() or ch in "/-_.:# ")[:120]
     return f'<evidence source="{safe_source}">\n{body}\n{EVIDENCE_CLOSE}'
 

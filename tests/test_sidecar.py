@@ -34,7 +34,7 @@ def _status_once_aws_is_known(url: str) -> Answer:
     """/status reports the last known AWS health; the first sts answer may still be on its way."""
     deadline = time.monotonic() + 20
     while True:
-        answer = call(f"{url}/status")
+        answer = call(f"{url}/status", token=TOKEN)  # the token also shows the AWS account id
         if answer.json()["aws"]["reachable"] is not None or time.monotonic() > deadline:
             return answer
         time.sleep(0.05)
@@ -212,7 +212,7 @@ def test_unknown_paths_are_404_and_wrong_methods_405_with_allow(side: Running) -
     post_status = call(f"{side.url}/status", data=b"{}", method="POST")
     get_query = call(f"{side.url}/query", token=TOKEN)
     assert post_status.status == get_query.status == 405
-    assert post_status.headers["Allow"] == "GET" and get_query.headers["Allow"] == "POST"
+    assert post_status.headers["Allow"] == "GET, HEAD" and get_query.headers["Allow"] == "POST"
     assert post_status.json()["error"]
 
 

@@ -18,9 +18,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from bot import calllog
+from bot.aws import loggroups
 from bot.config import Settings
 from bot.errors import AwsAccessDenied, AwsThrottled, CloudOpsError, NotFoundError, UpstreamError
 from bot.metrics import Metrics
+from bot.wire import valid_tree
 
 _THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
              "RequestThrottled", "ThrottledException", "SlowDown"}
@@ -64,12 +66,15 @@ class AwsClients:
 
     def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
         """Call ``operation`` (CamelCase API name) on ``service`` with accounting and typed errors."""
+        if service == "logs":
+            loggroups.check_call(self._settings, kwargs)
         client = self.client(service)
         method: Callable[..., dict[str, Any]] = getattr(client, _snake(operation))
         start = time.perf_counter()
         outcome = "ok"
         try:
-            return method(**kwargs)
+            resp: dict[str, Any] = valid_tree(method(**kwargs))  # a log line may hold half a surrogate pair
+            return loggroups.filter_listing(self._settings, resp) if service == "logs" else resp
         except CloudOpsError:  # raised by our own hooks, e.g. a refused AssumeRole while signing
             outcome = "error"
             raise

@@ -37,12 +37,13 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bot import progress
+from bot import deadline, progress
 from bot.config import Settings
 from bot.errors import ModelError
 from bot.llm.accounting import ModelAccounting
 from bot.llm.client import Completion, ToolCall
 from bot.metrics import Metrics
+from bot.wire import valid_text
 
 _THROTTLED = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException",
               "ModelNotReadyException"}
@@ -85,6 +86,9 @@ class BedrockClient:
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | None = None,
     ) -> Completion:
+        if deadline.expired():
+            raise self._fail(f"the request used up its {self._settings.request_deadline_s:.0f}s deadline",
+                             "ask a narrower question")
         use_tools = bool(tools) and tool_choice != "none"
         request = to_converse(messages, tools if use_tools else None, tool_choice)
         request["inferenceConfig"] = {"maxTokens": self._settings.llm_max_output_tokens, "temperature": 0.1}
@@ -125,7 +129,7 @@ class BedrockClient:
                      arguments=json.dumps(b["toolUse"].get("input") or {}))
             for i, b in enumerate(blocks) if isinstance(b.get("toolUse"), dict)
         ) if use_tools else ()
-        text = "".join(str(b["text"]) for b in blocks if "text" in b)
+        text = valid_text("".join(str(b["text"]) for b in blocks if "text" in b))
         stop = str(resp.get("stopReason") or "")
         self.last_error = ""
         if not calls:  # Converse is not streamed: a bound answer sink gets the whole answer as one piece

@@ -14,12 +14,13 @@ from typing import Any, Protocol
 
 import openai
 
-from bot import progress
+from bot import deadline, progress
 from bot.config import Settings
 from bot.errors import ModelError
 from bot.llm.accounting import ModelAccounting
 from bot.metrics import Metrics
 from bot.text.tokens import count_tokens
+from bot.wire import valid_text
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,14 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
+
+
+class _NotAnAnswer(Exception):
+    """The endpoint answered 200 with something that is not a chat completion (an HTML page, say)."""
+
+
+class _PastDeadline(Exception):
+    """The request's overall deadline passed while the model was still writing."""
 
 
 class ModelClient(Protocol):
@@ -80,6 +89,12 @@ class LlmClient:
             kwargs["tools"] = tools
             if tool_choice:
                 kwargs["tool_choice"] = tool_choice
+        left = deadline.remaining()
+        if left is not None:
+            if left <= 0:
+                raise self._fail(f"the request used up its {self._settings.request_deadline_s:.0f}s deadline",
+                                 "ask a narrower question")
+            kwargs["timeout"] = min(self._settings.llm_timeout_s, left)
         start = time.perf_counter()
         outcome = "ok"
         try:
@@ -87,6 +102,16 @@ class LlmClient:
                 completion = self._streamed(kwargs, messages)
             else:
                 completion = self._whole(self._client.chat.completions.create(**kwargs))
+        except _PastDeadline as exc:
+            outcome = "timeout"
+            raise self._fail(f"the model was still writing when the request's "
+                             f"{self._settings.request_deadline_s:.0f}s deadline passed",
+                             "try again, or ask a narrower question") from exc
+        except (_NotAnAnswer, json.JSONDecodeError) as exc:
+            outcome = "error"
+            raise self._fail("the model endpoint sent something that is not an OpenAI answer (HTML or invalid JSON)",
+                             "check OPENAI_BASE_URL: it must be the API, not a web page or a proxy's error page"
+                             ) from exc
         except openai.APITimeoutError as exc:
             outcome = "timeout"
             raise self._fail(f"the model did not answer within {self._settings.llm_timeout_s:.0f}s",
@@ -116,16 +141,19 @@ class LlmClient:
 
     @staticmethod
     def _whole(resp: Any) -> Completion | None:
+        if isinstance(resp, str | bytes):  # the SDK hands back the raw text of a body that is not JSON
+            raise _NotAnAnswer(type(resp).__name__)
         if not resp.choices:
             return None
         choice = resp.choices[0]
         usage = resp.usage
         calls = tuple(
-            ToolCall(id=tc.id or f"call_{i}", name=tc.function.name or "", arguments=tc.function.arguments or "{}")
+            ToolCall(id=tc.id or f"call_{i}", name=tc.function.name or "",
+                     arguments=valid_text(tc.function.arguments or "{}"))
             for i, tc in enumerate(choice.message.tool_calls or [])
             if getattr(tc, "function", None) is not None
         )
-        return Completion(content=choice.message.content or "", tool_calls=calls,
+        return Completion(content=valid_text(choice.message.content or ""), tool_calls=calls,
                           prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
                           completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
                           finish_reason=choice.finish_reason or "")
@@ -146,14 +174,17 @@ class LlmClient:
         with self._client.chat.completions.create(
                 **kwargs, stream=True, stream_options={"include_usage": True}) as stream:
             for chunk in stream:
+                if deadline.expired():
+                    raise _PastDeadline()
                 usage = chunk.usage or usage
                 for choice in chunk.choices[:1]:
                     seen = True
                     delta = choice.delta
                     if delta.content:
-                        content.append(delta.content)
+                        piece = valid_text(delta.content)
+                        content.append(piece)
                         if not calls:
-                            progress.answer_text(delta.content)
+                            progress.answer_text(piece)
                     for tc in delta.tool_calls or []:
                         if not calls and content:
                             progress.answer_discard()
@@ -161,7 +192,7 @@ class LlmClient:
                         call["id"] = tc.id or call["id"]
                         if tc.function is not None:
                             call["name"] += tc.function.name or ""
-                            call["arguments"].append(tc.function.arguments or "")
+                            call["arguments"].append(valid_text(tc.function.arguments or ""))
                     finish = choice.finish_reason or finish
         if not seen:
             return None

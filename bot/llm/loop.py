@@ -43,7 +43,11 @@ def run_tool_loop(
     force_answer: str,
     scrub: Callable[[str], str],
     pool: ThreadPoolExecutor | None = None,
+    max_calls: int = 8,
 ) -> LoopResult:
+    """``max_calls`` bounds the tool calls run per step: the model may ask for 60 log searches at once,
+    and their results would make the next request huge. Calls past the cap are answered with a refusal
+    (every call id needs a tool message) so the model knows to ask for fewer, in a later step."""
     by_name = {t.name: t for t in tools}
     schemas = [t.schema() for t in tools]
     prompt_tokens = completion_tokens = 0
@@ -74,13 +78,18 @@ def run_tool_loop(
                 return f"error: no tool named {call_name!r}; available: {', '.join(sorted(by_name))}"
             return tool.invoke(arguments)
 
-        if pool is not None and len(completion.tool_calls) > 1:
+        allowed, refused = completion.tool_calls[:max_calls], completion.tool_calls[max_calls:]
+        if pool is not None and len(allowed) > 1:
             # copy_context: the request's AWS-operation recorder and progress sink follow each tool call
-            futures = [pool.submit(contextvars.copy_context().run, run, c.name, c.arguments)
-                       for c in completion.tool_calls]
+            futures = [pool.submit(contextvars.copy_context().run, run, c.name, c.arguments) for c in allowed]
             results = [f.result() for f in futures]
         else:
-            results = [run(c.name, c.arguments) for c in completion.tool_calls]
+            results = [run(c.name, c.arguments) for c in allowed]
+        results += [f"refused: at most {max_calls} tool calls are run per step and this was call "
+                    f"{i} of {len(completion.tool_calls)}; it was not run. Ask for it again in the next step "
+                    "only if you still need it." for i in range(max_calls + 1, len(completion.tool_calls) + 1)]
+        if refused:
+            tool_log.append(f"{len(refused)} more tool call(s) refused (limit {max_calls} per step)")
         report("Reading the tool results…")
         for c, result in zip(completion.tool_calls, results, strict=True):
             clean = cut(scrub(result), result_chars)

@@ -20,6 +20,7 @@ from bot.errors import CloudOpsError, UserInputError
 from bot.models import Reply, Source
 from bot.models import Request as BotRequest
 from bot.sidecar.http import Context, HttpError, Request, Response, from_cloudops, json_response, text_response
+from bot.wire import valid_text
 from handlers import dispatch
 from handlers.logs import compact_text, gather_logs, scrubbed_events
 from handlers.parsing import format_window, resolve_group, split_window
@@ -30,7 +31,6 @@ _DRAIN_LIMIT = 1024 * 1024  # read (and drop) an oversized body up to this so th
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 LOGS_PARAMS = ("group", "filter", "since", "limit", "format", "compact")
-SIDECAR_USER, SIDECAR_CHANNEL = "sidecar", "http"  # who a sidecar request is, for access lists and rate limits
 LOGS = BY_VERB["logs"]  # /logs runs the logs capability's gatherer, under its access class
 
 
@@ -58,7 +58,7 @@ def _flag(req: Request, name: str) -> bool:
 
 def _limit(req: Request) -> int:
     raw = req.param("limit", str(DEFAULT_LIMIT)) or ""
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise HttpError(400, f"limit={raw!r} is not a whole number from 1 to {MAX_LIMIT:,}",
                         f"e.g. limit=200 (default {DEFAULT_LIMIT:,})", parameter="limit")
     return int(raw)
@@ -111,8 +111,8 @@ def logs_route(ctx: Context, req: Request) -> Response:
     _reject_unknown(req, LOGS_PARAMS)
     group, terms, window = _group(req, ctx), _terms(req), _window(req, ctx)
     limit, fmt, compact = _limit(req), _format(req), _flag(req, "compact")
-    request = BotRequest(" ".join(["logs", group, *terms, f"{window}s"]), source=Source.QUERY, user=SIDECAR_USER,
-                         channel=SIDECAR_CHANNEL)
+    request = BotRequest(" ".join(["logs", group, *terms, f"{window}s"]), source=Source.QUERY,
+                         user=ctx.settings.sidecar_user, channel=ctx.settings.sidecar_channel)
     try:
         with dispatch.accounted(request, ctx.services) as ledger:
             ledger.command = LOGS.verb
@@ -145,7 +145,7 @@ def _read_body(req: Request) -> bytes:
     if not raw_length:
         raise HttpError(411, "a JSON body with a Content-Length header is required",
                         'send e.g. {"text": "status web-1"}')
-    if not raw_length.isdigit():
+    if not (raw_length.isascii() and raw_length.isdigit()):
         raise HttpError(400, "Content-Length is not a number", "let your HTTP client set it")
     length = int(raw_length)
     stream = req.environ["wsgi.input"]
@@ -154,7 +154,13 @@ def _read_body(req: Request) -> bytes:
             stream.read(length)
         raise HttpError(413, f"the body is {length:,} bytes; the limit is {MAX_QUERY_BODY:,}",
                         "send only the command text")
-    data: bytes = stream.read(length) if length else b""
+    try:
+        data: bytes = stream.read(length) if length else b""
+    except TimeoutError:
+        data = b""
+    if len(data) < length:
+        raise HttpError(400, f"the body ended after {len(data):,} of {length:,} bytes (Content-Length)",
+                        "send the whole body, or let your HTTP client set Content-Length")
     return data
 
 
@@ -162,7 +168,7 @@ def _text(body: bytes) -> str:
     hint = 'send a JSON object like {"text": "status web-1"}'
     try:
         payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise HttpError(400, "the body is not valid JSON", hint, parameter="body") from None
     if not isinstance(payload, dict):
         raise HttpError(400, "the body must be a JSON object", hint, parameter="body")
@@ -172,7 +178,7 @@ def _text(body: bytes) -> str:
     text = payload.get("text")
     if not isinstance(text, str) or not text.strip():
         raise HttpError(400, "text must be a non-empty string", hint, parameter="text")
-    return text
+    return valid_text(text)
 
 
 def reply_json(reply: Reply, command: str, outcome: str) -> dict[str, Any]:
@@ -201,7 +207,8 @@ def query_route(ctx: Context, req: Request) -> Response:
     if ctx.state.draining:
         raise HttpError(503, "the bot is shutting down", "retry in a moment", headers=(("Retry-After", "5"),))
     text = _text(_read_body(req))
-    request = BotRequest(text, source=Source.QUERY, user=SIDECAR_USER, channel=SIDECAR_CHANNEL)
+    request = BotRequest(text, source=Source.QUERY, user=ctx.settings.sidecar_user,
+                         channel=ctx.settings.sidecar_channel)
     ctx.state.add_in_flight(1)
     try:
         reply, command, outcome = dispatch.handle(request, ctx.services)

@@ -51,7 +51,10 @@ def healthz(ctx: Context, req: Request) -> Response:
 
 
 def status(ctx: Context, req: Request) -> Response:
+    """Public for probes, but the AWS account id is shown only to a caller with the sidecar token."""
     code, body = status_document(ctx.settings, ctx.services, ctx.state, ctx.aws_health.current())
+    if check_bearer(req.header("Authorization"), ctx.settings.sidecar_token) is not AuthResult.OK:
+        body["aws"]["account"] = None
     return json_response(code, body)
 
 
@@ -101,7 +104,8 @@ ROUTES: dict[tuple[str, str], Route] = {
 
 
 def allowed_methods(path: str) -> list[str]:
-    return sorted(method for method, p in ROUTES if p == path)
+    methods = {method for method, p in ROUTES if p == path}
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
 
 def _authorize(route: Route, ctx: Context, req: Request) -> None:
@@ -120,8 +124,9 @@ def _authorize(route: Route, ctx: Context, req: Request) -> None:
 
 
 def route_request(ctx: Context, req: Request) -> Response:
-    """Table lookup → guard → handler; unknown path 404, known path with another method 405."""
-    route = ROUTES.get((req.method, req.path))
+    """Table lookup → guard → handler; unknown path 404, known path with another method 405.
+    HEAD is GET without the body (``make_app`` drops it), as HTTP says, for every GET route."""
+    route = ROUTES.get(("GET" if req.method == "HEAD" else req.method, req.path))
     if route is None:
         methods = allowed_methods(req.path)
         if not methods:
@@ -147,6 +152,6 @@ def make_app(ctx: Context) -> WsgiApp:
             response = json_response(500, {"error": "internal error", "correlation_id": cid,
                                            "hint": f"give the bot's operator the id {cid}"})
         start_response(response.status_line(), response.wsgi_headers())
-        return [response.body]
+        return [b""] if req.method == "HEAD" else [response.body]
 
     return app

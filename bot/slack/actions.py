@@ -18,7 +18,7 @@ import structlog
 from slack_bolt import Ack, App
 
 from bot.config import Settings
-from bot.errors import NotAllowedError
+from bot.errors import CloudOpsError, NotAllowedError, RateLimitedError
 from bot.metrics import ACTIONS
 from bot.models import Reply, Request, Source, ThreadMessage
 from bot.slack.poster import PostError
@@ -27,8 +27,11 @@ from bot.slack.replies import Replies
 from bot.state import BotState
 from bot.store import Store
 from bot.text.mrkdwn import code_block, escape
+from bot.text.sanitize import clean_text
 from handlers import dispatch
-from handlers.guard import check_access
+from handlers.capability import Access
+from handlers.guard import check_access, check_rate
+from handlers.router import resolve
 from handlers.services import Services
 
 log = structlog.get_logger("cloudops.slack")
@@ -163,10 +166,32 @@ def on_answer_action(deps: ButtonDeps, ack: Ack, body: dict[str, Any]) -> None:
         request = replace(answer.request, user=user, thread_ts=thread_ts, request_id=uuid.uuid4().hex[:12])
         deps.replies.queue_or_refuse(where, lambda: deps.replies.answer_admitted(request))
         return
+    if not _may_see(deps, answer, action_id, where):
+        return
     body_text, title = ((answer.reply.evidence, "evidence") if action_id == "answer_evidence"
                         else (answer.reply.prompt, "model-prompt"))
     deps.replies.queue_or_refuse(
         where, lambda: post_snippet(deps.replies, channel, thread_ts, title, body_text or "(nothing)"))
+
+
+def _may_see(deps: ButtonDeps, answer: Answer, action_id: str, where: Request) -> bool:
+    """Evidence and prompts hold what the answer's command may show (tool results, log lines), so the
+    clicker needs that command's access class, and the prompt (what went to the model) the model class;
+    clicks are charged to the same rate limits as commands. A refusal is told privately and audited."""
+    request = replace(answer.request, source=Source.ACTION, user=where.user, channel=where.channel,
+                      thread_ts=where.thread_ts, user_groups=deps.groups_of(where.user))
+    try:
+        access = resolve(replace(request, text=clean_text(request.text)))[0].access
+    except CloudOpsError:
+        access = Access.MODEL
+    try:
+        check_access(request, Access.MODEL if action_id == "answer_prompt" else access, deps.settings)
+        check_rate(request, deps.services.store, deps.settings, deps.services.metrics)
+    except (NotAllowedError, RateLimitedError) as exc:
+        dispatch.audit_denial(replace(request, text=action_id), exc, deps.services)
+        deps.replies.ephemeral(where, f":no_entry: Sorry — {escape(exc.message)}.")
+        return False
+    return True
 
 
 def post_snippet(replies: Replies, channel: str, thread_ts: str, title: str, text: str) -> None:

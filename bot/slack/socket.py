@@ -1,8 +1,18 @@
-"""Socket Mode lifecycle: connect, watch the link for /status, close. Bolt's adapter does the protocol."""
+"""Socket Mode lifecycle: connect, watch the link for /status, close. Bolt's adapter does the protocol.
+
+slack_sdk's own check calls a link stale only after four ping intervals without a pong, and reports
+``is_connected()`` from whether a socket object exists, so after an abrupt drop /status said
+"connected" for most of a minute. The watcher here applies a tighter bound of its own: no pong for
+``STALE_PINGS`` ping intervals (``CLOUDOPS_SLACK_PING_INTERVAL_S``) means the link is down; it is
+reported as such at once, the stale session is closed and a new one opened without waiting for the
+SDK's next check.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
+from typing import Any
 
 import structlog
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -10,6 +20,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.slack.app import SlackBot
 
 log = structlog.get_logger("cloudops.slack")
+STALE_PINGS = 2.0  # a pong normally answers each ping within milliseconds; two missed ones is a dead link
 
 
 class SocketRunner:
@@ -19,6 +30,12 @@ class SocketRunner:
                                          concurrency=bot.settings.slack_concurrency)
         self._stop = threading.Event()
         self._poll = poll_s
+        self._stale_s = STALE_PINGS * bot.settings.slack_ping_interval_s + poll_s
+        self._session: Any = None  # the SDK's current Connection, and when we first saw it
+        self._since = 0.0
+        self._replaced: Any = None  # the stale session already being replaced
+        self._replacer: threading.Thread | None = None
+        self._closing = threading.Event()  # no new sockets once stop() has begun
         self._watch = threading.Thread(target=self._watch_link, name="slack-link-watch", daemon=True)
 
     def start(self) -> None:
@@ -26,9 +43,36 @@ class SocketRunner:
         self.handler.connect()  # type: ignore[no-untyped-call]
         self._watch.start()
 
+    def _alive(self) -> bool:
+        client = self.handler.client
+        if not client.is_connected():
+            return False
+        session = client.current_session
+        now = time.time()
+        if session is not self._session:
+            self._session, self._since = session, now
+        last_pong = getattr(session, "last_ping_pong_time", None) or self._since
+        if now - max(last_pong, self._since) <= self._stale_s:
+            return True
+        if session is not self._replaced and not self._closing.is_set():
+            self._replaced = session
+            log.warning("slack_link_stale", seconds_without_pong=round(now - max(last_pong, self._since), 1))
+            self._replacer = threading.Thread(target=self._replace, args=(session,), name="slack-reconnect",
+                                              daemon=True)
+            self._replacer.start()
+        return False
+
+    def _replace(self, session: Any) -> None:
+        try:
+            session.disconnect()
+            if not self._closing.is_set():  # a connect racing close() would leave the SDK a session to wait on
+                self.handler.client.connect_to_new_endpoint()  # a no-op if the SDK got there first
+        except Exception as exc:  # the SDK's own monitor retries on its next tick
+            log.warning("slack_reconnect_failed", error=repr(exc))
+
     def _watch_link(self) -> None:
         while not self._stop.is_set():
-            up = bool(self.handler.client.is_connected())
+            up = self._alive()
             if up != self.bot.state.slack_connected:
                 log.info("slack_link", connected=up)
             self.bot.state.set_connected(up)
@@ -36,8 +80,11 @@ class SocketRunner:
             self._stop.wait(self._poll)
 
     def stop(self, drain_s: float) -> int:
+        self._closing.set()
         aborted = self.bot.drain(drain_s)
         self._stop.set()
+        if self._replacer is not None:
+            self._replacer.join(10)
         self.handler.close()  # type: ignore[no-untyped-call]
         self.bot.state.set_connected(False)
         return aborted

@@ -215,6 +215,10 @@ class SlackEmulator:
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
         self._faults.fail(method, error, times=times)
 
+    def accept_then_fail(self, method: str, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take effect, then answer HTTP 500 (a lost answer)."""
+        self._faults.accept_then_fail(method, times=times)
+
     def clear_faults(self, method: str | None = None) -> None:
         self._faults.clear(method)
 

@@ -36,6 +36,7 @@ class Faults:
         self._lock = threading.Lock()
         self._rate: dict[str, _RateRule] = {}
         self._fail: dict[str, list[_FailRule]] = {}
+        self._accept_then_fail: dict[str, int] = {}
 
     def rate_limit(self, method: str, *, every: int, probability: float, retry_after: int, times: int) -> None:
         """Throttle ``method``: every N-th call, with a probability, and/or the next ``times`` calls.
@@ -52,14 +53,30 @@ class Faults:
         with self._lock:
             self._fail.setdefault(method, []).append(_FailRule(error, times))
 
+    def accept_then_fail(self, method: str, *, times: int) -> None:
+        """The next ``times`` calls take effect but answer HTTP 500, as when Slack times out internally."""
+        with self._lock:
+            self._accept_then_fail[method] = times
+
+    def after(self, method: str, reply: Reply) -> Reply:
+        """The answer to send for a call that was handled: ``reply``, or a 500 in its place."""
+        with self._lock:
+            left = self._accept_then_fail.get(method, 0)
+            if left <= 0 or reply.status != 200 or not reply.body.get("ok"):
+                return reply
+            self._accept_then_fail[method] = left - 1
+        return Reply({"ok": False, "error": "internal_error"}, status=500)
+
     def clear(self, method: str | None = None) -> None:
         with self._lock:
             if method is None:
                 self._rate.clear()
                 self._fail.clear()
+                self._accept_then_fail.clear()
             else:
                 self._rate.pop(method, None)
                 self._fail.pop(method, None)
+                self._accept_then_fail.pop(method, None)
 
     def check(self, method: str) -> Reply | None:
         """The injected answer for this call, or None to let the real handler run."""

@@ -143,7 +143,7 @@ class EmulatorServer:
         if handler is None:
             return err("unknown_method")
         try:
-            return handler(Ctx(self._ws, self.base_url, token), params)
+            return self._faults.after(method, handler(Ctx(self._ws, self.base_url, token), params))
         except Exception:  # an emulator bug must surface as an API error, not a hung client
             log.exception("slack emulator: %s failed", method)
             return Reply({"ok": False, "error": "internal_error"}, status=500)

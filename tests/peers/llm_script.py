@@ -69,6 +69,8 @@ class Scripted:
     chunk_chars: int | None = None
     chunk_delay_s: float | None = None
     cut_after_chunks: int | None = None  # drop the connection after this many events: a stream that breaks off
+    raw_body: str | None = None  # sent as it is with `status` (an HTML error page, broken JSON), stream or not
+    raw_content_type: str = "application/json"
     # For an error turn (status >= 400) a non-None `content` becomes the error message.
 
 

@@ -90,6 +90,9 @@ class _Handler(PeerHandler):
         if turn.hang:
             fake._stopping.wait()
             raise _Aborted
+        if turn.raw_body is not None:
+            self._send_raw(turn.status, turn.raw_body.encode(), turn.raw_content_type)
+            return
         if turn.status >= 400:
             self._send_json(turn.status, error_body(turn.status, turn.content), error_headers(turn))
             return
@@ -126,6 +129,13 @@ class _Handler(PeerHandler):
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_raw(self, status: int, data: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
