@@ -36,7 +36,7 @@ import ahocorasick
 
 from bot.text.redact_rules import KINDS, RULES, Rule
 
-__all__ = ["KINDS", "RedactionResult", "Redactor", "redact", "redact_with_counts"]
+__all__ = ["KINDS", "RedactionResult", "Redactor", "Span", "redact", "redact_with_counts"]
 
 _log = logging.getLogger(__name__)
 _MAX_PASSES = 4  # a redaction can expose a new match (e.g. a value split by a finding); rerun until stable
@@ -66,6 +66,19 @@ class _Finding:
     start: int
     end: int
     rule: Rule
+    origin: int  # where the whole match (keyword, separator and value) begins and ends
+    until: int
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One replaced piece ``[start, end)`` of kind ``kind``, found by a match over ``[origin, until)``."""
+
+    start: int
+    end: int
+    kind: str
+    origin: int
+    until: int
 
 
 def _lower_same_length(text: str) -> str:
@@ -81,13 +94,14 @@ def _lower_same_length(text: str) -> str:
 
 
 def _add(findings: list[_Finding], priority: int, rule: Rule, match: re.Match[str], start: int) -> None:
+    origin = start
     end = match.end()
     for name in rule.value_groups:
         if match.start(name) >= 0:
             start, end = match.span(name)
             break
     if start < end:
-        findings.append(_Finding(priority, start, end, rule))
+        findings.append(_Finding(priority, start, end, rule, origin, match.end()))
 
 
 def _accepted(rule: Rule, value: str) -> bool:
@@ -171,15 +185,42 @@ class Redactor:
                 break
             for kind, n in counts.items():
                 totals[kind] = totals.get(kind, 0) + n
-        if self._on_redact is not None:
-            for kind, n in totals.items():
-                try:
-                    self._on_redact(kind, n)
-                except Exception:  # a metrics failure must not drop the (already redacted) text
-                    _log.exception("on_redact hook failed for kind %s", kind)
+        self.report(totals)
         return RedactionResult(current, MappingProxyType(totals))
 
+    def spans(self, text: str) -> list[Span]:
+        """What one pass over ``text`` would replace, in position order, without replacing it.
+
+        For callers that redact pieces of text they hold apart (log events): a match found over
+        the pieces joined can be cut back onto each piece (see :mod:`bot.text.redact_events`).
+        """
+        return sorted(self._resolve(text, self._find(text))[0], key=lambda s: s.start)
+
+    def report(self, counts: Mapping[str, int]) -> None:
+        """Count findings made outside :meth:`redact` (same hook, same failure handling)."""
+        if self._on_redact is None:
+            return
+        for kind, n in counts.items():
+            try:
+                self._on_redact(kind, n)
+            except Exception:  # a metrics failure must not drop the (already redacted) text
+                _log.exception("on_redact hook failed for kind %s", kind)
+
     def _pass(self, text: str) -> tuple[str, dict[str, int]]:
+        findings = self._find(text)
+        if not findings:
+            return text, {}
+        pieces, counts = self._resolve(text, findings)
+        out: list[str] = []
+        pos = 0
+        for piece in sorted(pieces, key=lambda s: s.start):
+            out.append(text[pos:piece.start])
+            out.append(f"[REDACTED:{piece.kind}]")
+            pos = piece.end
+        out.append(text[pos:])
+        return "".join(out), counts
+
+    def _find(self, text: str) -> list[_Finding]:
         rules = self._rules
         tried: set[tuple[int, int]] = set()
         findings: list[_Finding] = []
@@ -200,14 +241,12 @@ class Redactor:
                         continue
                     start = left.start()
                 _add(findings, index, rule, match, start)
-        if not findings:
-            return text, {}
-        return self._apply(text, findings)
+        return findings
 
     @staticmethod
-    def _apply(text: str, findings: list[_Finding]) -> tuple[str, dict[str, int]]:
+    def _resolve(text: str, findings: list[_Finding]) -> tuple[list[Span], dict[str, int]]:
         covered = _Covered()
-        pieces: list[tuple[int, int, str]] = []
+        pieces: list[Span] = []
         counts: dict[str, int] = {}
         for f in sorted(findings, key=lambda f: (f.priority, f.start)):
             new = covered.gaps(f.start, f.end)
@@ -219,15 +258,8 @@ class Redactor:
             covered.add(f.start, f.end)
             kind = f.rule.kind
             counts[kind] = counts.get(kind, 0) + 1
-            pieces.extend((s, e, kind) for s, e in new)
-        out: list[str] = []
-        pos = 0
-        for start, end, kind in sorted(pieces):
-            out.append(text[pos:start])
-            out.append(f"[REDACTED:{kind}]")
-            pos = end
-        out.append(text[pos:])
-        return "".join(out), counts
+            pieces.extend(Span(s, e, kind, f.origin, f.until) for s, e in new)
+        return pieces, counts
 
 
 _DEFAULT = Redactor()

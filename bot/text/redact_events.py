@@ -1,0 +1,172 @@
+"""Redact a run of log events as the one text it often is, keeping one message per event.
+
+Containers log a private key one line per CloudWatch event, and a runtime cuts a long line
+into several events (Docker at 16 KiB). Scrubbed one at a time, such an event is a line of
+base64 or half a token, which no rule recognises. :func:`redact_events` also looks at the
+events joined, in order within each log stream:
+
+* joined by newlines (how they were written): a match that reaches over more than one event
+  (a PEM block, an access key id and its secret on the next line) is cut back onto every
+  event it covers;
+* glued end to start, two neighbours at a time (how a runtime split them): a match that
+  starts in one event and ends in the next (``ghp_AbC`` + ``dEf…``, ``password=`` + value);
+* a ``-----END … PRIVATE KEY-----`` event whose BEGIN line is not among the events (the read
+  started inside the key): the base64 lines right before it are the key's body.
+
+Then each event is redacted on its own as before. The output has exactly as many messages as
+the input, in the same order; an event with nothing found comes back unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Hashable, Sequence
+
+from bot.text.redact import Redactor, Span
+
+__all__ = ["GLUE_WINDOW", "redact_events"]
+
+GLUE_WINDOW = 4096  # characters either side of a split that the glued check looks at (a value's max length)
+_KEY_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
+_KEY_BEGIN = "-----BEGIN"
+_KEY_LINE = re.compile(r"[ \t]*[A-Za-z0-9+/=]{16,}[ \t]*(?:\\n)?")  # one body line of a PEM block
+
+_Marks = list[list[tuple[int, int, str]]]
+
+
+def redact_events(redactor: Redactor, messages: Sequence[str],
+                  streams: Sequence[Hashable] | None = None) -> list[str]:
+    """``messages`` in time order, scrubbed; ``streams[i]`` names the stream of message ``i``.
+
+    Events of different streams never join (FilterLogEvents interleaves streams by time, and a
+    key logged by one container is consecutive only within its own stream).
+    """
+    if streams is not None and len(streams) != len(messages):
+        raise ValueError("one stream per message")
+    marks: _Marks = [[] for _ in messages]
+    counts: Counter[str] = Counter()
+    for members in _by_stream(messages, streams):
+        if len(members) > 1:
+            run = [messages[i] for i in members]
+            run_marks: _Marks = [[] for _ in members]
+            counts += _joined(redactor, run, run_marks)
+            counts += _glued(redactor, run, run_marks)
+            counts += _key_tails(run, run_marks)
+            for i, found in zip(members, run_marks, strict=True):
+                marks[i] = found
+    if counts:
+        redactor.report(counts)
+    return [redactor.redact(_apply(m, found) if found else m).text
+            for m, found in zip(messages, marks, strict=True)]
+
+
+def _by_stream(messages: Sequence[str], streams: Sequence[Hashable] | None) -> list[list[int]]:
+    if streams is None:
+        return [list(range(len(messages)))]
+    groups: dict[Hashable, list[int]] = {}
+    for i, stream in enumerate(streams):
+        groups.setdefault(stream, []).append(i)
+    return list(groups.values())
+
+
+def _spread(span: Span, starts: list[int], lengths: list[int], marks: _Marks, first: int) -> None:
+    """Cut ``span`` (positions in the joined text) onto the messages it covers, from ``first`` on."""
+    for j in range(first, len(starts)):
+        lo, hi = max(span.start, starts[j]), min(span.end, starts[j] + lengths[j])
+        if starts[j] >= span.end:
+            break
+        if lo < hi:
+            marks[j].append((lo - starts[j], hi - starts[j], span.kind))
+
+
+def _owner(starts: list[int], pos: int) -> int:
+    """Index of the message holding joined-text position ``pos`` (a separator counts as the next one)."""
+    lo, hi = 0, len(starts) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if starts[mid] <= pos:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _joined(redactor: Redactor, run: list[str], marks: _Marks) -> Counter[str]:
+    """Matches over the events joined by newlines that reach from one event into another."""
+    starts, pos = [], 0
+    for m in run:
+        starts.append(pos)
+        pos += len(m) + 1
+    lengths = [len(m) for m in run]
+    counts: Counter[str] = Counter()
+    seen: set[tuple[int, int]] = set()
+    for span in redactor.spans("\n".join(run)):
+        first, last = _owner(starts, span.origin), _owner(starts, max(span.origin, span.until - 1))
+        if first == last:
+            continue  # inside one event: the per-event pass finds it
+        _spread(span, starts, lengths, marks, first)
+        if (span.origin, span.until) not in seen:
+            seen.add((span.origin, span.until))
+            counts[span.kind] += 1
+    return counts
+
+
+def _glued(redactor: Redactor, run: list[str], marks: _Marks) -> Counter[str]:
+    """Matches over two neighbours glued together that start in the first and end in the second."""
+    counts: Counter[str] = Counter()
+    for i in range(len(run) - 1):
+        left, right = run[i], run[i + 1]
+        if not left or not right or (left[-1].isspace() and right[0].isspace()):
+            continue
+        head = left[-GLUE_WINDOW:]
+        cut = len(head)
+        offset = len(left) - cut
+        for span in redactor.spans(head + right[:GLUE_WINDOW]):
+            if not span.origin < cut < span.until:
+                continue
+            if span.start < cut:
+                marks[i].append((offset + span.start, offset + min(span.end, cut), span.kind))
+            if span.end > cut:
+                marks[i + 1].append((max(span.start, cut) - cut, span.end - cut, span.kind))
+            counts[span.kind] += 1
+    return counts
+
+
+def _key_tails(run: list[str], marks: _Marks) -> Counter[str]:
+    """Body lines before an END line whose BEGIN is not in the run (the read began inside the key)."""
+    counts: Counter[str] = Counter()
+    begun = False
+    for i, message in enumerate(run):
+        if _KEY_BEGIN in message:
+            begun = True
+        end = _KEY_END.search(message)
+        if end is None:
+            continue
+        if not begun:
+            j = i - 1
+            while j >= 0 and _KEY_LINE.fullmatch(run[j]):
+                marks[j].append((0, len(run[j]), "private_key"))
+                j -= 1
+            marks[i].append((0, end.end(), "private_key"))
+            counts["private_key"] += 1
+        begun = False
+    return counts
+
+
+def _apply(message: str, found: list[tuple[int, int, str]]) -> str:
+    """Replace the marked ranges (merged where they overlap) by ``[REDACTED:<kind>]``."""
+    out: list[str] = []
+    pos = 0
+    for start, end, kind in sorted(found):
+        if end <= pos:
+            continue
+        start = max(start, pos)
+        if out and start == pos and out[-1].startswith("[REDACTED:"):
+            pos = end  # overlapping or touching pieces become one marker
+            continue
+        out.append(message[pos:start])
+        out.append(f"[REDACTED:{kind}]")
+        pos = end
+    out.append(message[pos:])
+    return "".join(out)
