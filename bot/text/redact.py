@@ -20,7 +20,10 @@ redacted again, so redacting twice gives the same text.
 Limits (deliberate): an unquoted value ends at whitespace or ``, ; & < > ( ) [ ] { }``
 (log delimiters), so a password containing one of those is redacted only up to it;
 values are matched up to 4096 characters (8192 for AWS session tokens), so a longer
-value keeps its tail. Both keep the cost per keyword hit bounded.
+value keeps its tail. Both keep the cost per keyword hit bounded. Runs of more than 32
+spaces or tabs are cut to 32 before matching (every rule's separator is bounded by that), so
+the output differs from the input in those runs even when nothing was found; no rule reaches
+further back than ``MAX_LOOKBACK`` characters before what it replaces (computed from the rules).
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from types import MappingProxyType
 
 import ahocorasick
 
-from bot.text.redact_rules import KINDS, RULES, Rule
+from bot.text.redact_rules import KINDS, MAX_BLANKS, RULES, Rule
 
-__all__ = ["KINDS", "RedactionResult", "Redactor", "Span", "redact", "redact_with_counts"]
+__all__ = ["KINDS", "RedactionResult", "Redactor", "Span", "redact", "redact_with_counts", "squeeze_blanks"]
 
 _log = logging.getLogger(__name__)
 _MAX_PASSES = 4  # a redaction can expose a new match (e.g. a value split by a finding); rerun until stable
@@ -44,6 +47,8 @@ _LEFT_WINDOW = 96  # how far back a rule's ``left`` part may reach
 _ESCAPES = re.compile(r"\\[nrt]")
 _MARKER = re.compile(r"\[REDACTED:[a-z0-9_]+\]")
 _NO_COUNTS: Mapping[str, int] = MappingProxyType({})
+_LONG_BLANKS = re.compile(rf"[ \t]{{{MAX_BLANKS + 1},}}")
+_SPACES = " " * (MAX_BLANKS + 1)
 
 OnRedact = Callable[[str, int], None]
 
@@ -81,6 +86,14 @@ class Span:
     until: int
 
 
+def squeeze_blanks(text: str) -> str:
+    """Runs of more than ``MAX_BLANKS`` spaces/tabs cut to that many: no rule crosses a longer run, so
+    ``password:`` + 1,100 spaces + a value is still one finding (and a match's reach stays bounded)."""
+    if "\t" not in text and _SPACES not in text:
+        return text
+    return _LONG_BLANKS.sub(lambda m: m.group()[:MAX_BLANKS], text)
+
+
 def _lower_same_length(text: str) -> str:
     """Lowercase text whose indexes still line up with ``text`` (keyword hits become match positions).
 
@@ -93,13 +106,17 @@ def _lower_same_length(text: str) -> str:
     return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
-def _add(findings: list[_Finding], priority: int, rule: Rule, match: re.Match[str], start: int) -> None:
+def _add(findings: list[_Finding], priority: int, rule: Rule, match: re.Match[str], start: int,
+         left: re.Match[str] | None) -> None:
     origin = start
     end = match.end()
     for name in rule.value_groups:
         if match.start(name) >= 0:
             start, end = match.span(name)
             break
+    else:
+        if left is not None and "v" in left.re.groupindex and left.start("v") >= 0:
+            start, end = left.span("v")  # the value sits before the keyword ("user/password@host")
     if start < end:
         findings.append(_Finding(priority, start, end, rule, origin, match.end()))
 
@@ -158,6 +175,9 @@ class Redactor:
         self._on_redact = on_redact
         self._rules = RULES
         keyword_rules: dict[str, list[tuple[int, int]]] = {}
+        # Rules with no keyword are searched over the whole text: their trigger ("=", "_") is so common
+        # that a regex scan in C is cheaper than a Python step per keyword hit.
+        self._scanned = tuple((index, rule) for index, rule in enumerate(RULES) if not rule.keywords)
         for index, rule in enumerate(RULES):
             for keyword in rule.keywords:
                 keyword_rules.setdefault(keyword, []).append((index, len(keyword)))
@@ -174,7 +194,8 @@ class Redactor:
         return KINDS
 
     def redact(self, text: str) -> RedactionResult:
-        """Redact ``text``; the result's text equals the input exactly when nothing was found."""
+        """Redact ``text``; the result's text equals the input, blank runs squeezed, when nothing was found."""
+        text = squeeze_blanks(text)
         current, counts = self._pass(text)
         if not counts:
             return RedactionResult(text, _NO_COUNTS)
@@ -235,12 +256,23 @@ class Redactor:
                 if match is None:
                     continue
                 start = pos
+                left = None
                 if rule.left is not None:
                     left = rule.left.search(text, max(0, pos - _LEFT_WINDOW), pos)
                     if left is None:
                         continue
                     start = left.start()
-                _add(findings, index, rule, match, start)
+                _add(findings, index, rule, match, start, left)
+        for index, rule in self._scanned:
+            for match in rule.regex.finditer(text):
+                left = None
+                start = match.start()
+                if rule.left is not None:
+                    left = rule.left.search(text, max(0, start - _LEFT_WINDOW), start)
+                    if left is None:
+                        continue
+                    start = left.start()
+                _add(findings, index, rule, match, start, left)
         return findings
 
     @staticmethod

@@ -29,11 +29,13 @@ import base64
 import binascii
 import math
 import re
+import re._constants as _sre_constants
+import re._parser as _sre_parser
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "RULES", "Rule"]
+__all__ = ["KINDS", "MAX_BLANKS", "MAX_LOOKBACK", "RULES", "Rule", "max_lookback"]
 
 
 def _always(_value: str) -> bool:
@@ -49,6 +51,7 @@ class Rule:
     a scan per rule. When the part before the keyword varies in length (a URL's host, a
     bot id), ``left`` matches it backwards from the hit: it is searched in the 96
     characters before the match and must end there (``\\Z``); no match means no finding.
+    A rule with no keywords is searched over the whole text instead (its trigger is too common).
     """
 
     kind: str
@@ -98,6 +101,37 @@ def _secret_value(value: str) -> bool:
     return not _PATH.fullmatch(value) and _entropy(value) >= 3.0
 
 
+def _credential_value(value: str) -> bool:
+    """After an auth scheme anything but a placeholder is a credential; without one it must look random."""
+    return not _is_placeholder(value) and (len(value) >= 8 or not value.isalpha())
+
+
+def _cookie_value(value: str) -> bool:
+    """A cookie header holds ``name=value`` pairs; "cookie: accepted" is prose."""
+    return "=" in value and not _is_placeholder(value.partition("=")[2])
+
+
+_PROSE = re.compile(r"[A-Za-z][a-z]*(?:-[a-z]+)*")
+
+
+def _spoken_password(value: str) -> bool:
+    """"password is hunter2" is a secret, "password is incorrect" / "is Required" / "is too-short" are not."""
+    return _password_value(value) and not _PROSE.fullmatch(value)
+
+
+def _random_looking(value: str) -> bool:
+    """A bare value worth redacting without a secret-ish key: long, mixed upper/lower/digit, high entropy.
+
+    Hex (hashes, ids), UUIDs and words never qualify: they lack one of the three classes or the entropy.
+    The entropy floor is 85 % of the most a value of that length over ~64 symbols can have.
+    """
+    if len(value) < 20 or _is_placeholder(value) or value.startswith(("/", "http", "arn:")):
+        return False
+    if not (any(c.isupper() for c in value) and any(c.islower() for c in value) and any(c.isdigit() for c in value)):
+        return False
+    return _entropy(value) >= 0.85 * math.log2(min(len(value), 64))
+
+
 def _has_digit_and_letter(value: str) -> bool:
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
@@ -127,25 +161,41 @@ _B = r"(?<![A-Za-z0-9_])"  # token start: not glued to a word character
 _E = r"(?![A-Za-z0-9_])"
 _BD = r"(?<![\w-])"  # same, for tokens whose alphabet includes '-'
 _ED = r"(?![\w-])"
-_KEY_END = r"""(?:\\?["'])?"""  # the closing quote of a quoted key (JSON, repr, JSON inside JSON)
-_SEP = r"""[ \t]*(?:=>|:=|[=:])[ \t]*"""
-_OPEN_Q = r"""(?:\\?["'])?"""
+# Every run of blanks a rule may cross is bounded: Redactor shortens longer runs to MAX_BLANKS before
+# matching, so the bound loses nothing, and a match's reach (see max_lookback) stays finite.
+MAX_BLANKS = 32
+_W = rf"[ \t]{{0,{MAX_BLANKS}}}"  # optional blanks
+_W1 = rf"(?:[ \t]{{1,{MAX_BLANKS}}}|%20|\+(?=\S))"  # at least one blank, or its URL encoding
+_Q = r"""(?:\\?["']|%(?:25)?2[27])"""  # a quote, escaped in JSON-in-JSON or URL-encoded
+_KEY_END = rf"{_Q}?"  # the closing quote of a quoted key (JSON, repr, JSON inside JSON, URL-encoded)
+_SEP = rf"(?:{_W}(?:=>|:=|[=:]){_W}|%(?:25)?3[DdAa](?:%(?:25)?20|\+)?)"
+_OPEN_Q = rf"{_Q}?"
 _VALUE = (
-    r"""(?:\\?"(?P<v2>(?:[^"\\\n]|\\[^"\n]){1,4096})\\?"|\\?'(?P<v3>[^'\\\n]{1,4096})\\?'"""
+    r"""(?:%(?:25)?2[27])?(?:\\?"(?P<v2>(?:[^"\\\n]|\\[^"\n]){1,4096})\\?"|\\?'(?P<v3>[^'\\\n]{1,4096})\\?'"""
     r"""|(?P<v>[^\s"'`\\,;&<>\[\]{}()]{1,4096}))"""
 )
 _FLAG = r"(?:(?<=(?<!\S)--)|(?<=(?<!\S)-))"  # right after a command-line "-" or "--"
-_FLAG_VALUE = r"""[ \t]+(?:"(?P<v2>[^"\n]{1,4096})"|'(?P<v3>[^'\n]{1,4096})'|(?P<v>[^\s"'-][^\s"']{0,4096}))"""
-_PW_WORDS = r"(?:pass(?:word|wd|phrase)|(?<![A-Za-z])pass|(?<![A-Za-z])pwd)"
+_FLAG_VALUE = (rf"""[ \t]{{1,{MAX_BLANKS}}}(?:"(?P<v2>[^"\n]{{1,4096}})"|'(?P<v3>[^'\n]{{1,4096}})'"""
+               r"""|(?P<v>[^\s"'-][^\s"']{0,4096}))""")
+_PW_WORDS = r"(?:pass(?:word|wd|phrase|code)|(?<![A-Za-z])pass|(?<![A-Za-z])pwd)"
 _KEY_BASES = ("api", "app", "auth", "access", "secret", "private", "client", "account", "master",
               "encryption", "signing", "service", "subscription", "license")
 _SECRET_KEYS = rf"(?:secret|token|credentials?|(?:{'|'.join(_KEY_BASES)})[_.-]?key)"
 _SECRET_WORDS = "secret token credential " + " ".join(f"{b}{s}key" for b in _KEY_BASES for s in ("", "_", "-", "."))
-_URL_USERINFO = r"""://[^\s:/@'"<>]{0,128}:(?P<v>[^\s@/'"<>]{1,512})@"""
+# userinfo password: anything up to the last '@' before the host, '/' and '+' included; a port ("host:443/")
+# is not a password
+_URL_USERINFO = r"""://[^\s:/@'"<>]{0,128}:(?!\d{1,5}(?:/|$))(?P<v>[^\s@'"<>]{1,512})@(?=[\w\[/.-])"""
 _DB_SCHEMES = ("postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss", "amqp",
                "amqps", "mssql", "sqlserver", "oracle", "cockroachdb", "clickhouse", "cassandra", "neo4j",
                "couchdb", "memcached")
 _AFTER_DB_SCHEME = "(?i:" + "|".join(f"(?<={re.escape(s)})" for s in _DB_SCHEMES) + ")"
+# upper, lower and digit all within the run of ``c`` ahead: checked by the regex engine, so ids and hashes
+# (one case, or no digit) are dropped before any Python-level check
+_MIXED = "(?={c}{{0,4096}}?[A-Z])(?={c}{{0,4096}}?[a-z])(?={c}{{0,4096}}?[0-9])"
+_MIXED_WORD = _MIXED.format(c=r"[\w-]")
+_MIXED_VALUE = _MIXED.format(c=r"[A-Za-z0-9+/_~.-]")
+# a natural-language value: ends before trailing punctuation
+_WORD_VALUE = r"""["'`]?(?P<v>[^\s"'`]{1,512}?)["'`]?(?=[.,;:!?)]*(?:\s|$))"""
 
 
 def _seps(*words: str) -> str:
@@ -170,6 +220,45 @@ def _r(kind: str, pattern: str, keywords: str, accept: Callable[[str], bool] = _
                 None if left is None else re.compile(left + r"\Z"), groups)
 
 
+# Free-standing tokens of more vendors (gitleaks rule ids in brackets), one kind: their prefixes say enough.
+_VENDOR_TOKENS: tuple[tuple[str, str], ...] = (
+    ("dckr_pat_", r"[\w-]{27,}"),  # [docker-hub-pat]
+    ("ntn_", r"\d{11}[A-Za-z0-9]{35}"), ("secret_", r"[A-Za-z0-9]{43}"),  # [notion-api-token]
+    ("key-", r"[a-f0-9]{32}"),  # [mailgun-private-api-token]
+    ("figd_", r"[\w-]{40}"),  # figma
+    ("sgp_", r"(?:[a-f0-9]{16}_)?[a-f0-9]{40}"),  # [sourcegraph-access-token]
+    ("fo1_", r"[\w-]{43}"), ("fm2_", r"[A-Za-z0-9+/]{100,}={0,3}"),  # [flyio]
+    ("sbp_", r"[a-f0-9]{40}"), ("nfp_", r"[A-Za-z0-9]{36}"), ("rnd_", r"[A-Za-z0-9]{32}"),
+    ("gsk_", r"[A-Za-z0-9]{52}"), ("r8_", r"[A-Za-z0-9]{37}"), ("xai-", r"[A-Za-z0-9]{80}"),
+    ("pplx-", r"[A-Za-z0-9]{48}"), ("nvapi-", r"[\w-]{64}"), ("pcsk_", r"[\w]{40,}"),
+    ("lsv2_pt_", r"[a-f0-9]{32}_[a-f0-9]{10}"), ("lsv2_sk_", r"[a-f0-9]{32}_[a-f0-9]{10}"),
+    ("tskey-", r"(?:auth|api|client|scim|webhook)-[\w-]{20,}"),  # tailscale
+    ("bkua_", r"[a-f0-9]{40}"), ("CCIPAT_", r"[A-Za-z0-9]{22}_[a-f0-9]{40}"),  # buildkite, circleci
+    ("ATBB", r"[A-Za-z0-9_=.-]{28,}"), ("ATCTT3", r"[\w=-]{100,}"),  # [bitbucket], atlassian cloud
+    ("pat-na1-", r"[a-f0-9-]{36}"), ("pat-eu1-", r"[a-f0-9-]{36}"),  # [hubspot]
+    ("CFPAT-", r"[\w-]{43}"),  # [contentful-delivery-api-token]
+    ("dnkey-", r"[\w=-]{26}-[\w=-]{52}"), ("EZAK", r"[A-Za-z0-9]{54}"), ("EZTK", r"[A-Za-z0-9]{54}"),
+    ("FLWSECK_TEST-", r"[a-h0-9]{32}-X"), ("FLWSECK-", r"[a-h0-9]{32}-X"),  # [flutterwave]
+    ("shippo_live_", r"[a-f0-9]{40}"), ("shippo_test_", r"[a-f0-9]{40}"),
+    ("duffel_live_", r"[\w=-]{43}"), ("duffel_test_", r"[\w=-]{43}"),
+    ("oy2", r"[a-z0-9]{43}"),  # [nuget]
+    ("rdme_", r"[a-z0-9]{70}"), ("pnu_", r"[A-Za-z0-9]{36}"), ("ops_", r"eyJ[\w-]{50,}"),  # prefect, 1password
+    ("hcaik_", r"[A-Za-z0-9]{40,}"), ("hcxik_", r"[A-Za-z0-9]{40,}"),  # honeycomb
+    ("sk.eyJ", r"[\w-]{50,}\.[\w-]{20,}"),  # [mapbox-api-token] (pk. is public)
+    ("AstraCS:", r"[A-Za-z]{24}:[a-f0-9]{64}"),  # datastax
+    ("glcbt-", r"[\w-]{20,}"), ("GOCSPX-", r"[\w-]{28}"),
+    ("xoxe.xox", r"[bp]-1-[A-Za-z0-9]{163,166}"), ("xoxe-1-", r"[A-Za-z0-9]{146}"),  # [slack-config-*-token]
+    ("sk_live_", r"[A-Za-z0-9]{10,}"), ("pk_live_", r"(?!)"),  # Stripe publishable keys are public: never
+    ("sl.", r"[\w-]{130,}"),  # [dropbox-short-lived-api-token]
+    ("y0_", r"[\w-]{55}"), ("t1.", r"[A-Z0-9a-z_-]+[=]{0,2}\.[A-Z0-9a-z_-]{86}[=]{0,2}"),  # [yandex]
+)
+
+
+def _vendor_rules() -> list[Rule]:
+    return [_r("vendor_token", rf"{_BD}{re.escape(prefix)}{body}(?![\w-])", prefix.lower())
+            for prefix, body in _VENDOR_TOKENS if body != "(?!)"]
+
+
 _AWS_ID = r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
 
 # Order is priority: when two findings overlap, the earlier rule names the kind.
@@ -180,16 +269,21 @@ RULES: tuple[Rule, ...] = (
     _r("private_key", rf"{_B}LS0tLS1CRUdJTi[A-Za-z0-9+/]{{20,}}={{0,2}}", "ls0tls1crudjti", _b64_private_key),
     _r("aws_access_key_id", rf"{_B}{_AWS_ID}{_E}", "akia asia abia acca a3t"),  # aws-access-token
     # credentials.csv / "id,secret" pairs: the 40-char secret right after an access key id
-    _r("aws_secret_access_key", rf"{_B}{_AWS_ID}[,;:|\s]+(?P<v>[A-Za-z0-9/+]{{40}})(?![A-Za-z0-9/+=])",
+    _r("aws_secret_access_key", rf"{_B}{_AWS_ID}[,;:|\s]{{1,{MAX_BLANKS}}}(?P<v>[A-Za-z0-9/+]{{40}})(?![A-Za-z0-9/+=])",
        "akia asia"),
     _r("aws_secret_access_key",
        r"(?i:aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?|secret[_.-]?access[_.-]?key)"
-       rf"{_KEY_END}(?:{_SEP}|[ \t]+){_OPEN_Q}(?P<v>[A-Za-z0-9/+]{{40}})(?![A-Za-z0-9/+=])",
+       rf"{_KEY_END}(?:{_SEP}|{_W1}){_OPEN_Q}(?P<v>[A-Za-z0-9/+]{{40}})(?![A-Za-z0-9/+=])",
        _seps("aws secret", "secret access")),
-    _r("aws_session_token", _kv(r"(?:session|security)[_.-]?token", r"[A-Za-z0-9/+=%]{64,8192}"),
-       _seps("session token", "security token")),
-    _r("aws_session_token", rf"{_B}(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=%]{{40,}}",
-       "iqojb3jpz2lu fwogzxivyxdz fqogzxivyxdz"),
+    # "aws configure set aws_session_token <token>", "--session-token <token>" as well as key=value
+    _r("aws_session_token", rf"(?<![:/])(?i:(?:session|security)[_.-]?token){_KEY_END}(?:{_SEP}|{_W1}){_OPEN_Q}"
+       r"(?P<v>[A-Za-z0-9/+=%]{64,8192})", _seps("session token", "security token")),
+    # STS tokens are base64 of a protobuf-like header; its first bytes vary with the token's length and
+    # age ("IQoJb3JpZ2lu…", "IgoJb3JpZ2lu…", "FwoGZXIvYXdz…", "FQoDYXdz…", "AQoDYXdz…", "AQoEXAMPLE…")
+    _r("aws_session_token", rf"{_B}[A-Za-z0-9]{{2}}oJb3JpZ2lu[A-Za-z0-9/+=%]{{40,8192}}", "ojb3jpz2lu", offset=2),
+    _r("aws_session_token", rf"{_B}[A-Za-z0-9]{{3}}GZXIvYXdz[A-Za-z0-9/+=%]{{40,8192}}", "gzxivyxdz", offset=3),
+    _r("aws_session_token", rf"{_B}[A-Za-z0-9]{{2}}oDYXdz[A-Za-z0-9/+=%]{{40,8192}}", "odyxdz", offset=2),
+    _r("aws_session_token", rf"{_B}AQoEXAMPLE[A-Za-z0-9/+=%]{{40,8192}}", "aqoexample"),
     # webhooks: the whole URL goes, scheme and host included
     _r("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}",
        "hooks.slack.com", left=r"(?:https?://)?"),
@@ -244,12 +338,13 @@ RULES: tuple[Rule, ...] = (
     _r("openshift_token", rf"{_B}sha256~[\w-]{{43}}{_ED}", "sha256~"),
     _r("alibaba_access_key_id", rf"{_B}LTAI[A-Za-z0-9]{{20}}{_E}", "ltai"),
     _r("azure_ad_client_secret", r"(?<![\w~.-])[\w~.]{3}\dQ~[\w~.-]{31,34}(?![\w~.-])", "q~", offset=4),
-    _r("azure_storage_key", r"(?i:AccountKey|SharedAccessKey)[ \t]*=[ \t]*(?P<v>[A-Za-z0-9+/]{40,100}={0,2})",
+    _r("azure_storage_key", rf"(?i:AccountKey|SharedAccessKey){_W}={_W}(?P<v>[A-Za-z0-9+/]{{40,100}}={{0,2}})",
        "accountkey sharedaccesskey"),
     _r("microsoft_teams_webhook", r"webhook\.office\.com/webhookb2/[^\s'\"<>]{1,2048}", "webhook.office.com",
        left=r"(?:https://)?[\w.-]{0,64}+"),
     _r("discord_webhook", r"discord(?:app)?\.com/api/webhooks/\d+/[\w-]{40,}",
        "discord.com/api/webhooks/ discordapp.com/api/webhooks/", left=r"(?:https://)?[\w.-]{0,16}+"),
+    *_vendor_rules(),
     _r("datadog_key", _kv(r"(?<![a-z])(?:datadog|dd)[_.-]?(?:api|app(?:lication)?)[_.-]?key", r"[a-f0-9]{32,40}\b"),
        "datadog " + _seps("dd api", "dd app")),
     # presigned S3 / GCS / Azure SAS / CloudFront: the signature in a URL is a credential
@@ -258,21 +353,127 @@ RULES: tuple[Rule, ...] = (
        r"|(?<=[?&;]x-goog-)signature)=(?P<v>[^&\s'\"#<>,]{16,})", "sig= signature="),
     _r("registry_auth", rf"""(?<![A-Za-z])(?i:auth){_KEY_END}{_SEP}\\?["'](?P<v>[A-Za-z0-9+/]{{8,}}={{0,2}})""",
        "auth", _b64_user_pass),
-    _r("basic_auth_header", r"(?i:\bbasic)[ \t]+(?P<v>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])", "basic",
+    _r("basic_auth_header", rf"(?i:\bbasic){_W1}(?P<v>[A-Za-z0-9+/]{{6,4096}}={{0,2}})(?![A-Za-z0-9+/=])", "basic",
        _b64_user_pass),
-    _r("bearer_token", r"(?i:\bbearer)[ \t]+(?P<v>[\w.~+/=-]{8,})", "bearer", _secret_value),
+    _r("bearer_token", rf"(?i:\bbearer){_W1}(?P<v>[\w.~+/=-]{{8,4096}})", "bearer", _secret_value),
+    # any other scheme in an Authorization header ("token", "SSWS", "ApiKey", "Splunk", "Bot", "Digest", …):
+    # what follows the scheme is the credential; a header without a scheme is one whole credential
+    _r("auth_header", rf"(?<![\w-])(?i:(?:proxy-)?authori[sz]ation){_KEY_END}{_SEP}{_OPEN_Q}"
+       rf"""(?!(?i:basic|bearer|aws4-hmac-sha256)(?:\s|%20|\+))(?:[A-Za-z][\w.-]{{0,31}}{_W1})?"""
+       r"""(?P<v>[^\s"',;&<>]{4,4096})""", "authorization authorisation", _credential_value),
+    # well-known schemes on their own ("SSWS 00ab…", "Splunk 8f1c…-…"), even outside a header
+    _r("auth_header", rf"(?<![\w-])(?:SSWS|Splunk|GenieKey|Klaviyo-API-Key|Zoho-oauthtoken|ApiKey|Api-Key){_W1}"
+       r"(?P<v>[\w.~+/=-]{12,4096})", "ssws splunk geniekey klaviyo-api-key zoho-oauthtoken apikey api-key",
+       _secret_value),
+    _r("cookie", rf"""(?<![A-Za-z0-9_])(?i:(?:set-)?cookie2?){_KEY_END}{_SEP}{_OPEN_Q}(?P<v>[^\r\n"'`]{{1,4096}}?)"""
+       rf"(?={_Q}|$|\r|\n)", "cookie", _cookie_value),
     _r("db_connection_string", _AFTER_DB_SCHEME + _URL_USERINFO, "://", _password_value),
     _r("password_in_url", r"(?<=[A-Za-z0-9+.-])" + _URL_USERINFO, "://", _password_value),
     _r("password_assignment", rf"(?<![:/])(?i:{_PW_WORDS}){_KEY_END}{_SEP}{_VALUE}", "pass pwd",
        _password_value),
     _r("password_assignment", rf"{_FLAG}(?i:password|passwd|pass|pwd){_FLAG_VALUE}", "pass pwd", _password_value),
-    _r("password_assignment", r"(?<![\w-])(?:-u|--user)[ \t=]+[\"']?[^\s:'\"]+:(?P<v>[^\s'\"]+)", "-u --user",
+    _r("password_assignment", rf"(?<![\w-])(?:-u|--user)(?:[ \t]{{1,{MAX_BLANKS}}}|=)[\"']?[^\s:'\"]{{1,128}}:"
+       r"(?P<v>[^\s'\"]{1,4096})", "-u --user",
        _password_value),
-    _r("password_assignment", r"mysql\w*\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)", "mysql", _password_value),
-    _r("password_assignment", r"(?i:identified[ \t]+by)[ \t]+'(?P<v>[^'\n]+)'", "identified", _password_value),
+    _r("password_assignment", r"mysql\w{0,16}\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]{1,4096})", "mysql", _password_value),
+    _r("password_assignment", rf"(?i:identified[ \t]{{1,{MAX_BLANKS}}}by)[ \t]{{1,{MAX_BLANKS}}}'"
+       r"(?P<v>[^'\n]{1,4096})'", "identified", _password_value),
+    # Oracle-style "user/password@host": sqlplus scott/tiger@//db:1521/ORCL, jdbc:oracle:thin:scott/tiger@db
+    _r("password_assignment", r"@(?://|(?!sha\d{1,3}:)[\w.-]{1,253}(?::\d{1,5})?[:/][\w.$#-]+\b)", "@",
+       _password_value, left=r"(?:(?<![\w/.:-])|(?<=thin:))[A-Za-z][\w$#.]{0,63}/(?P<v>[^\s/@'\"]{1,128})"),
+    _r("password_assignment",
+       rf"(?i:userid|(?<![\w-])(?:sqlplus|conn(?:ect)?)(?:{_W1}-\w{{1,16}}){{0,4}}){_W}[= \t]{_W}"
+       r"[\"']?[A-Za-z][\w$#.]{0,63}/(?P<v>[^\s/@'\"]{1,128})", "userid sqlplus connect", _password_value),
+    # "the password is hunter2", "password for db01 was: x", "login with password x"
+    _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}(?:(?i:for|of|on){_W1}[^\s]{{1,64}}{_W1})?"
+       rf"(?i:is|was|=|set{_W1}to|changed{_W1}to|reset{_W1}to|will{_W1}be|should{_W1}be){_W}:?{_W1}{_WORD_VALUE}",
+       "pass pwd", _spoken_password),
+    _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}{_WORD_VALUE}", "pass pwd", _spoken_password,
+       left=rf"(?i:\b(?:with|using|use|enter|typed?)(?:{_W1}the)?){_W1}"),
+    _r("secret_assignment", rf"(?i:\b(?:secret|token|api{_W}key|access{_W}key|credentials?)){_W1}"
+       rf"(?i:is|was|set{_W1}to){_W}:?{_W1}{_WORD_VALUE}", "secret token api key access credential",
+       _secret_value),
     _r("secret_assignment", rf"(?<![:/])(?i:{_SECRET_KEYS}){_KEY_END}{_SEP}{_VALUE}", _SECRET_WORDS,
        _secret_value),
     _r("secret_assignment", rf"(?<=(?<!\S)--)(?i:{_SECRET_KEYS}){_FLAG_VALUE}", _SECRET_WORDS, _secret_value),
+    # second net, for vendors not named above: a lowercase prefix and a long random body ("figd_…", "sbp_…",
+    # "tskey-auth-…"), and any key=value whose value looks random whatever the key is called
+    _r("vendor_token", rf"[_-]{_MIXED_WORD}[A-Za-z0-9][\w-]{{27,255}}(?![\w-])", "", _random_looking,
+       left=r"(?<![\w.-])[a-z][a-z0-9]{1,9}(?:[_-][a-z0-9]{2,8})?"),
+    _r("high_entropy_value", rf"(?:=|:(?=[ \t\"']))(?<![=:]=){_W}{_OPEN_Q}(?P<v>{_MIXED_VALUE}"
+       r"[A-Za-z0-9+/_~.-]{20,4096}={0,2})(?![\w+/=~.-])", "", _random_looking,
+       left=rf"(?<![\w.:/-])[A-Za-z][\w.-]{{0,40}}{_KEY_END}{_W}"),
 )
 
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(rule.kind for rule in RULES))
+
+
+# --- reach: how far back a match begins before the first character it replaces -------------------------
+
+_UNBOUNDED = _sre_constants.MAXREPEAT
+
+
+def _width(items: list[tuple[object, object]]) -> int:
+    sub = _sre_parser.SubPattern(_sre_parser.State(), items)
+    return int(sub.getwidth()[1])
+
+
+def _prefix(items: list[tuple[object, object]], groups: set[int]) -> tuple[int, bool]:
+    """The longest text a match can consume before entering one of ``groups`` (and whether it can enter one)."""
+    reach = 0
+    for op, av in items:
+        if op is _sre_constants.SUBPATTERN:
+            group, _, _, body = av  # type: ignore[misc]
+            if group in groups:
+                return reach, True
+            inner, found = _prefix(list(body), groups)
+            if found:
+                return reach + inner, True
+        elif op is _sre_constants.BRANCH:
+            found_in = [_prefix(list(branch), groups) for branch in av[1]]  # type: ignore[index]
+            if any(found for _, found in found_in):
+                return reach + max(w for w, found in found_in if found), True
+        elif op in (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT, _sre_constants.POSSESSIVE_REPEAT):
+            _, hi, body = av  # type: ignore[misc]
+            inner, found = _prefix(list(body), groups)
+            if found:
+                return (_UNBOUNDED if hi is _UNBOUNDED else reach + (hi - 1) * _width(list(body)) + inner), True
+        reach += _width([(op, av)])
+    return reach, False
+
+
+def _lookbehinds(items: list[tuple[object, object]]) -> int:
+    """The widest look-behind anywhere in the pattern: it reads text before the match start."""
+    widest = 0
+    for op, av in items:
+        if op in (_sre_constants.ASSERT, _sre_constants.ASSERT_NOT) and av[0] < 0:  # type: ignore[index]
+            widest = max(widest, _width(list(av[1])))  # type: ignore[index]
+        for part in av if isinstance(av, (list, tuple)) else ():
+            if isinstance(part, _sre_parser.SubPattern):
+                widest = max(widest, _lookbehinds(list(part)))
+            elif isinstance(part, list):
+                for branch in part:
+                    if isinstance(branch, _sre_parser.SubPattern):
+                        widest = max(widest, _lookbehinds(list(branch)))
+    return widest
+
+
+def max_lookback(rule: Rule) -> int:
+    """How many characters before the first character it replaces a match of ``rule`` may start (or read).
+
+    A stream redactor that keeps this much already-sent text as context recognises every secret whose
+    value is still to come. Raises ``ValueError`` for a rule whose reach is unbounded (a ``+`` or ``*`` in
+    front of the value): every rule must have a finite one.
+    """
+    parsed = _sre_parser.parse(rule.regex.pattern)
+    groups = {rule.regex.groupindex[name] for name in rule.value_groups}
+    reach = _prefix(list(parsed), groups)[0] if groups else 0
+    reach += _lookbehinds(list(parsed))
+    if rule.left is not None:
+        reach += 96 + _lookbehinds(list(_sre_parser.parse(rule.left.pattern)))  # redact._LEFT_WINDOW
+    if reach >= _UNBOUNDED:
+        raise ValueError(f"rule {rule.kind} ({rule.regex.pattern[:60]}…) can reach back without bound")
+    return reach
+
+
+MAX_LOOKBACK: int = max(max_lookback(rule) for rule in RULES)
