@@ -34,6 +34,7 @@ import re._parser as _sre_parser
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["KINDS", "MAX_BLANKS", "MAX_LOOKBACK", "RULES", "Rule", "max_lookback"]
 
@@ -413,41 +414,41 @@ KINDS: tuple[str, ...] = tuple(dict.fromkeys(rule.kind for rule in RULES))
 _UNBOUNDED = _sre_constants.MAXREPEAT
 
 
-def _width(items: list[tuple[object, object]]) -> int:
+def _width(items: list[tuple[Any, Any]]) -> int:
     sub = _sre_parser.SubPattern(_sre_parser.State(), items)
     return int(sub.getwidth()[1])
 
 
-def _prefix(items: list[tuple[object, object]], groups: set[int]) -> tuple[int, bool]:
+def _prefix(items: list[tuple[Any, Any]], groups: set[int]) -> tuple[int, bool]:
     """The longest text a match can consume before entering one of ``groups`` (and whether it can enter one)."""
     reach = 0
     for op, av in items:
         if op is _sre_constants.SUBPATTERN:
-            group, _, _, body = av  # type: ignore[misc]
+            group, _, _, body = av
             if group in groups:
                 return reach, True
             inner, found = _prefix(list(body), groups)
             if found:
                 return reach + inner, True
         elif op is _sre_constants.BRANCH:
-            found_in = [_prefix(list(branch), groups) for branch in av[1]]  # type: ignore[index]
+            found_in = [_prefix(list(branch), groups) for branch in av[1]]
             if any(found for _, found in found_in):
                 return reach + max(w for w, found in found_in if found), True
         elif op in (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT, _sre_constants.POSSESSIVE_REPEAT):
-            _, hi, body = av  # type: ignore[misc]
+            _, hi, body = av
             inner, found = _prefix(list(body), groups)
             if found:
-                return (_UNBOUNDED if hi is _UNBOUNDED else reach + (hi - 1) * _width(list(body)) + inner), True
+                return (_UNBOUNDED if hi == _UNBOUNDED else reach + (hi - 1) * _width(list(body)) + inner), True
         reach += _width([(op, av)])
     return reach, False
 
 
-def _lookbehinds(items: list[tuple[object, object]]) -> int:
+def _lookbehinds(items: list[tuple[Any, Any]]) -> int:
     """The widest look-behind anywhere in the pattern: it reads text before the match start."""
     widest = 0
     for op, av in items:
-        if op in (_sre_constants.ASSERT, _sre_constants.ASSERT_NOT) and av[0] < 0:  # type: ignore[index]
-            widest = max(widest, _width(list(av[1])))  # type: ignore[index]
+        if op in (_sre_constants.ASSERT, _sre_constants.ASSERT_NOT) and av[0] < 0:
+            widest = max(widest, _width(list(av[1])))
         for part in av if isinstance(av, (list, tuple)) else ():
             if isinstance(part, _sre_parser.SubPattern):
                 widest = max(widest, _lookbehinds(list(part)))
