@@ -163,3 +163,20 @@ def test_redaction_is_idempotent(text: str) -> None:
 @given(_BENIGN_TEXT)
 def test_non_secret_text_is_never_changed_or_lengthened(text: str) -> None:
     assert redact(text) == text
+
+
+def test_every_rule_reaches_back_a_bounded_distance_and_an_unbounded_one_is_refused() -> None:
+    import re
+
+    from bot.text.redact_rules import MAX_LOOKBACK, RULES, Rule, max_lookback
+
+    assert 0 < MAX_LOOKBACK == max(max_lookback(rule) for rule in RULES) <= 1024  # the stream context default
+    loose = Rule("password_assignment", re.compile(r"password[ \t]*[=:][ \t]*(?P<v>\S+)"), ("password",),
+                 value_groups=("v",))
+    with pytest.raises(ValueError, match="without bound"):
+        max_lookback(loose)
+
+
+def test_a_value_1100_blanks_after_its_key_is_still_found() -> None:
+    out = redact("password:" + " " * 1100 + "Zq81-hunter2 ok\tsecret=\t\t" + "\t" * 60 + "Zq81xKp90aaBBccDD")
+    assert "hunter2" not in out and "Zq81xKp9" not in out

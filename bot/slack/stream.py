@@ -45,7 +45,7 @@ from bot.slack.render import SAFE_SECTION, SlackMessage, split_text
 from bot.text.mrkdwn import escape, neutralize_mentions_plain
 from bot.text.redact import redact
 from bot.text.sanitize import clean_text
-from bot.text.stream_redact import StreamScrubber
+from bot.text.stream_redact import DEFAULT_CONTEXT, StreamScrubber
 
 log = structlog.get_logger("cloudops.slack")
 MAX_STREAM_CHARS = 12_000  # Slack: markdown_text per call and per streamed message
@@ -81,6 +81,7 @@ class AnswerStream:
 
     def __init__(self, poster: Poster, channel: str, thread_ts: str, *, user: str, team: str,
                  append_interval_s: float, update_interval_s: float, holdback_chars: int,
+                 context_chars: int = DEFAULT_CONTEXT,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._poster = poster
         self._channel = channel
@@ -91,9 +92,10 @@ class AnswerStream:
         self._append_s = append_interval_s
         self._update_s = update_interval_s
         self._holdback = holdback_chars
+        self._context_chars = context_chars
         self._clock = clock
         self._lock = threading.Lock()
-        self._scrubber = StreamScrubber(scrub_for_slack, window=holdback_chars)
+        self._scrubber = StreamScrubber(scrub_for_slack, window=holdback_chars, context=context_chars)
         self._mode = _Mode.IDLE
         self._ts: str | None = None
         self._open = False  # a stream that still needs chat.stopStream
@@ -111,7 +113,7 @@ class AnswerStream:
         return cls(poster, channel, thread_ts, user=user, team=team,
                    append_interval_s=settings.stream_append_interval_s,
                    update_interval_s=settings.stream_update_interval_s,
-                   holdback_chars=settings.stream_holdback_chars)
+                   holdback_chars=settings.stream_holdback_chars, context_chars=settings.stream_context_chars)
 
     @property
     def shown(self) -> bool:
@@ -128,7 +130,7 @@ class AnswerStream:
 
     def discard(self) -> None:
         with self._lock:
-            self._scrubber = StreamScrubber(scrub_for_slack, window=self._holdback)
+            self._scrubber = StreamScrubber(scrub_for_slack, window=self._holdback, context=self._context_chars)
             self._pending = ""
             self._dirty = self._dirty or bool(self._sent)
 
