@@ -201,7 +201,7 @@ def test_a_value_far_behind_its_key_is_redacted_before_any_piece_is_sent(bot: Ru
     summary = " ".join(SENTENCES) + " The orders db password:" + " " * 1100 + value + " is stale. " + ANSWER
     llm.script(Scripted(content=summary, chunk_chars=24, chunk_delay_s=0.002))
     before = len(slack.calls())
-    root, reply = _ask(bot, "what is wrong with the orders db?", "C-stream-gap")
+    _, reply = _ask(bot, "what is wrong with the orders db?", "C-stream-gap")
     streamed = [_chunk_text(c) for c in slack.calls()[before:] if c.method.endswith("Stream")]
     assert len(streamed) >= 3, "the answer was streamed"
     sent = [json.dumps(c.params) for c in slack.calls()[before:]]
