@@ -17,7 +17,7 @@ import structlog
 
 from bot import calllog
 from bot.errors import CloudOpsError, UserInputError
-from bot.models import Reply, Request
+from bot.models import Fact, Reply, Request, Section
 from bot.text.sanitize import clean_text
 from handlers.guard import check_access, check_rate
 from handlers.router import Route, resolve
@@ -28,6 +28,22 @@ log = structlog.get_logger("cloudops.audit")
 
 def error_reply(exc: CloudOpsError) -> Reply:
     return Reply(title="Sorry, that didn't work", summary=exc.message[:500], hint=exc.hint, ok=False)
+
+
+def scrub_reply(reply: Reply, services: Services) -> Reply:
+    """Every text a reply shows, scrubbed once more on its way out (idempotent: already-redacted text stays).
+
+    Handlers scrub what they gather, but a title quotes the user's question, an error message quotes AWS
+    or the model endpoint, a note quotes an exception: this is the one place no such path can skip.
+    """
+    scrub = services.scrub
+
+    def section(sec: Section) -> Section:
+        facts = tuple(Fact(scrub(f.label), scrub(f.value)) for f in sec.facts)
+        return replace(sec, title=scrub(sec.title), text=scrub(sec.text), facts=facts)
+
+    return replace(reply, title=scrub(reply.title), summary=scrub(reply.summary), hint=scrub(reply.hint),
+                   notes=tuple(scrub(n) for n in reply.notes), sections=tuple(section(s) for s in reply.sections))
 
 
 def admit(request: Request, services: Services) -> tuple[Route, list[str]]:
@@ -79,7 +95,7 @@ def handle(request: Request, services: Services,
     if usage is not None and services.budget is not None:
         services.budget.charge(request.user, usage.prompt_tokens + usage.completion_tokens, services.clock())
     ops = list(calls.operations)
-    reply = replace(reply, aws_operations=tuple(dict.fromkeys(ops)))
+    reply = replace(scrub_reply(reply, services), aws_operations=tuple(dict.fromkeys(ops)))
     log.info(
         "request", request_id=request.request_id, source=request.source.value, user=request.user,
         channel=request.channel, command=command, text=services.scrub(request.text)[:200],

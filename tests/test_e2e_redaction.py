@@ -5,10 +5,17 @@ every Slack call, every model request and every sidecar answer, not at a functio
 from __future__ import annotations
 
 import json
+import os
 import random
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import boto3
 import pytest
@@ -109,3 +116,99 @@ def test_the_sidecar_logs_route_scrubs_the_event_stream_and_stream_names(leaky: 
         leaked = [s for s in leaky.secrets() if s in view.text]
         assert leaked == []
     assert {e["stream"] for e in events} == {"web/web/0a1b2c", "sidecar/[REDACTED:github_token]"}
+
+
+# --- paths that used to skip the scrub --------------------------------------------------------------
+GHP = "ghp_" + "Zt4kQ9wLmX2vB7nR5sHc8JdF3gY6pA1eKuVo"  # the shape of a GitHub token, not a real one
+INERT = ("\x00", "\x1b", "\u202e", "\u2066", "\u200b")
+
+
+def test_the_echoed_command_and_the_q_header_are_redacted_and_cleaned(bot: Running, llm: FakeLLMServer) -> None:
+    llm.script(Scripted(content="The deploy key was rotated; use the new one."))
+    question = f"ask why does the deploy fail with {GHP}\x00\x1b[31m \u202eevil\u202c now\u200b?"
+    parent, replies = bot.command(question, channel="C-echo")
+    header = replies[0]["blocks"][0]["text"]["text"]
+    for shown in (parent["text"], header, text_of(replies[0])):
+        assert GHP not in shown and GHP[:12] not in shown
+        assert not [c for c in INERT if c in shown]
+    assert "[REDACTED:github_token]" in parent["text"] and header.startswith("Q: why does the deploy fail")
+    assert "[REDACTED:github_token]" in header
+    assert GHP not in _everything_sent(bot, llm)
+
+
+def test_the_sidecar_query_title_is_redacted_and_cleaned(incident: SeededIncident) -> None:
+    with running_sidecar() as side:
+        answer = side.query(f"ask is {GHP} still valid?\x1b]0;title\x07\u202e")
+    assert answer.status == 200
+    body = answer.json()
+    assert body["title"].startswith("Q: is [REDACTED:github_token] still valid")
+    assert GHP not in answer.text and not [c for c in INERT if c in answer.text]
+
+
+AWS_SECRET = "Zq81/hunter2+Kp90aaBBccDDeeFFggHHiiJJkkLL"  # 40 characters, the shape of an AWS secret key
+AWS_ERROR = (f"1 validation error: filterPattern rejected for role session with aws_secret_access_key={AWS_SECRET} "
+             "and password=Zq81-hunter2-xK")
+
+
+@contextmanager
+def _aws_that_fails_log_reads(upstream: str) -> Iterator[str]:
+    """A loopback peer in front of moto that answers FilterLogEvents with an error quoting a secret, the way
+    AWS error messages quote request parameters; everything else goes to moto unchanged."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+            if self.headers.get("X-Amz-Target", "").endswith(".FilterLogEvents"):
+                payload = json.dumps({"__type": "InvalidParameterException", "message": AWS_ERROR}).encode()
+                self._send(400, {"Content-Type": "application/x-amz-json-1.1",
+                                 "x-amzn-ErrorType": "InvalidParameterException"}, payload)
+                return
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            req = urllib.request.Request(upstream + self.path, data=body, method="POST", headers=headers)
+            try:
+                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(req, timeout=30) as resp:
+                    self._send(resp.status, dict(resp.headers.items()), resp.read())
+            except urllib.error.HTTPError as err:
+                self._send(err.code, dict(err.headers.items()), err.read())
+
+        def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            self.send_response(status)
+            for k, v in headers.items():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    saved = os.environ["AWS_ENDPOINT_URL"]
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield os.environ["AWS_ENDPOINT_URL"]
+    finally:
+        os.environ["AWS_ENDPOINT_URL"] = saved
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_aws_error_quoting_a_secret_is_redacted_in_slack_and_the_sidecar(incident: SeededIncident) -> None:
+    with _aws_that_fails_log_reads(os.environ["AWS_ENDPOINT_URL"]), SlackEmulator() as slack, \
+            running_bot(slack, None) as failing, running_sidecar() as side:
+        _, replies = failing.command("logs api 30m", channel="C-aws-error")
+        over_http = call(f"{side.url}/logs?group=api&since=30m", token=TOKEN)
+        query = side.query("logs api 30m")
+        sent = json.dumps([c.params for c in slack.calls()])
+    answer = text_of(replies[0])
+    assert "InvalidParameterException" in answer and "filterPattern rejected" in answer  # AWS's words are shown
+    assert over_http.status == 502 and "filterPattern rejected" in over_http.text
+    for shown in (sent, over_http.text, query.text):
+        assert AWS_SECRET not in shown and AWS_SECRET[:12] not in shown and "hunter2-xK" not in shown
+    assert "[REDACTED:" in answer and "[REDACTED:" in over_http.text and "[REDACTED:" in query.text

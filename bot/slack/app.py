@@ -188,7 +188,8 @@ class SlackBot:
         if admitted is None:
             return
         request, route = admitted
-        parent = f"<@{escape(request.user)}> asked: {inline_code('/cloudops ' + request.text[:300])}"
+        asked = self.services.scrub(request.text)[:300]  # cleaned and redacted like everything else we post
+        parent = f"<@{escape(request.user)}> asked: {inline_code('/cloudops ' + asked)}"
         try:
             parent_ts = self.poster.post_text(request.channel, parent)
         except PostError as exc:

@@ -202,7 +202,8 @@ class IncidentWatcher:
             try:
                 reply = evidence_pack(alarm, self.services.at(seen.target), request)
             except CloudOpsError as exc:
-                self.bot.post_text_safely(inc.channel, inc.ts, f":warning: Evidence pack failed: {exc.message}")
+                self.bot.post_text_safely(inc.channel, inc.ts,
+                                          f":warning: Evidence pack failed: {self._escape(exc.message)}")
                 return
             for message in render(reply):
                 self.bot.poster.post(inc.channel, message, inc.ts)
