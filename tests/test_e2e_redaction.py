@@ -212,3 +212,31 @@ def test_an_aws_error_quoting_a_secret_is_redacted_in_slack_and_the_sidecar(inci
     for shown in (sent, over_http.text, query.text):
         assert AWS_SECRET not in shown and AWS_SECRET[:12] not in shown and "hunter2-xK" not in shown
     assert "[REDACTED:" in answer and "[REDACTED:" in over_http.text and "[REDACTED:" in query.text
+
+
+# --- Slack rendering: one neutraliser for streamed and posted answers -------------------------------
+LURE = ("Sign in again at https://evil.example/login?next=/ or [reset it](http://evil.example/reset) now "
+        "@here @channel, mirror on www.evil.example/docs.")
+
+
+@pytest.fixture(scope="module")
+def unstreamed(incident: SeededIncident, llm: FakeLLMServer) -> Iterator[Running]:
+    with SlackEmulator() as slack, running_bot(slack, llm, stream_answers=False) as running:
+        yield running
+
+
+@pytest.mark.parametrize("which", ["streamed", "posted"])
+def test_links_and_broadcasts_in_a_model_answer_are_neutralised_on_both_paths(
+        which: str, bot: Running, unstreamed: Running, llm: FakeLLMServer) -> None:
+    running = bot if which == "streamed" else unstreamed
+    filler = "The api target group lost its healthy targets after the deploy and checkout kept failing. " * 4
+    llm.script(Scripted(content=filler + LURE + " " + filler, chunk_chars=9, chunk_delay_s=0.002))
+    before = len(running.slack.calls())
+    _, replies = running.command("ask how do I get back in?", channel=f"C-lure-{which}")
+    calls = running.slack.calls()[before:]
+    assert any(c.method.endswith("Stream") for c in calls) == (which == "streamed")
+    sent = json.dumps([c.params for c in calls], ensure_ascii=False)
+    for armed in ("https://evil", "http://evil", "www.evil", "](", "@here", "@channel"):
+        assert armed not in sent, armed
+    shown = text_of(replies[-1])
+    assert "https[:]//evil[.]example/login" in shown and "＠here" in shown and "www[.]evil[.]example" in shown

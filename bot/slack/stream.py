@@ -28,7 +28,6 @@ are what we call, through the same Poster (retries, metrics) as every other Slac
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -42,7 +41,7 @@ from bot.config import Settings
 from bot.models import Reply
 from bot.slack.poster import Poster, PostError
 from bot.slack.render import SAFE_SECTION, SlackMessage, split_text
-from bot.text.mrkdwn import escape, neutralize_mentions_plain
+from bot.text.mrkdwn import untrusted
 from bot.text.redact import redact
 from bot.text.sanitize import clean_text
 from bot.text.stream_redact import DEFAULT_CONTEXT, StreamScrubber
@@ -50,14 +49,11 @@ from bot.text.stream_redact import DEFAULT_CONTEXT, StreamScrubber
 log = structlog.get_logger("cloudops.slack")
 MAX_STREAM_CHARS = 12_000  # Slack: markdown_text per call and per streamed message
 MAX_UPDATE_BLOCKS = 50
-_MD_LINK = re.compile(r"\](?=[(\[:])")  # "](url)", "][ref]", "]: url" (a definition) make a link in markdown
-_NO_LINK = "]\u200b"  # a zero-width space after "]" leaves the text as written and no link
 
 
 def scrub_for_slack(text: str) -> str:
     """Raw model text → safe streamed text. Pure, because StreamScrubber runs it over and over."""
-    escaped = escape(redact(clean_text(text)))
-    return _MD_LINK.sub(_NO_LINK, neutralize_mentions_plain(escaped))
+    return untrusted(redact(clean_text(text)))
 
 
 class _Mode(Enum):
