@@ -9,7 +9,9 @@ events joined, in order within each log stream:
   (a PEM block, an access key id and its secret on the next line) is cut back onto every
   event it covers;
 * glued end to start, two neighbours at a time (how a runtime split them): a match that
-  starts in one event and ends in the next (``ghp_AbC`` + ``dEf…``, ``password=`` + value);
+  starts in one event and ends in the next (``ghp_AbC`` + ``dEf…``, ``password=`` + value).
+  Only rules that name a shape or a key count here: the random-looking nets would take an id at
+  the end of one line glued to the first word of the next for a token;
 * a ``-----END … PRIVATE KEY-----`` event whose BEGIN line is not among the events (the read
   started inside the key): the base64 lines right before it are the key's body.
 
@@ -28,6 +30,7 @@ from bot.text.redact import Redactor, Span
 __all__ = ["GLUE_WINDOW", "redact_events"]
 
 GLUE_WINDOW = 4096  # characters either side of a split that the glued check looks at (a value's max length)
+_NOT_GLUED = frozenset(("high_entropy_value", "vendor_token"))  # nets that glued ordinary lines would trip
 _KEY_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
 _KEY_BEGIN = "-----BEGIN"
 _KEY_LINE = re.compile(r"[ \t]*[A-Za-z0-9+/=]{16,}[ \t]*(?:\\n)?")  # one body line of a PEM block
@@ -50,8 +53,9 @@ def redact_events(redactor: Redactor, messages: Sequence[str],
         if len(members) > 1:
             run = [messages[i] for i in members]
             run_marks: _Marks = [[] for _ in members]
-            counts += _joined(redactor, run, run_marks)
-            counts += _glued(redactor, run, run_marks)
+            joined, crossed = _joined(redactor, run, run_marks)
+            counts += joined
+            counts += _glued(redactor, run, run_marks, crossed)
             counts += _key_tails(run, run_marks)
             for i, found in zip(members, run_marks, strict=True):
                 marks[i] = found
@@ -92,38 +96,41 @@ def _owner(starts: list[int], pos: int) -> int:
     return lo
 
 
-def _joined(redactor: Redactor, run: list[str], marks: _Marks) -> Counter[str]:
-    """Matches over the events joined by newlines that reach from one event into another."""
+def _joined(redactor: Redactor, run: list[str], marks: _Marks) -> tuple[Counter[str], set[int]]:
+    """Matches over the events joined by newlines that reach from one event into another; also returns
+    the splits (``i`` for events ``i``/``i + 1``) such a match already covers."""
     starts, pos = [], 0
     for m in run:
         starts.append(pos)
         pos += len(m) + 1
     lengths = [len(m) for m in run]
     counts: Counter[str] = Counter()
+    crossed: set[int] = set()
     seen: set[tuple[int, int]] = set()
     for span in redactor.spans("\n".join(run)):
         first, last = _owner(starts, span.origin), _owner(starts, max(span.origin, span.until - 1))
         if first == last:
             continue  # inside one event: the per-event pass finds it
         _spread(span, starts, lengths, marks, first)
+        crossed.update(range(first, last))
         if (span.origin, span.until) not in seen:
             seen.add((span.origin, span.until))
             counts[span.kind] += 1
-    return counts
+    return counts, crossed
 
 
-def _glued(redactor: Redactor, run: list[str], marks: _Marks) -> Counter[str]:
+def _glued(redactor: Redactor, run: list[str], marks: _Marks, crossed: set[int]) -> Counter[str]:
     """Matches over two neighbours glued together that start in the first and end in the second."""
     counts: Counter[str] = Counter()
     for i in range(len(run) - 1):
         left, right = run[i], run[i + 1]
-        if not left or not right or (left[-1].isspace() and right[0].isspace()):
+        if i in crossed or not left or not right or (left[-1].isspace() and right[0].isspace()):
             continue
         head = left[-GLUE_WINDOW:]
         cut = len(head)
         offset = len(left) - cut
         for span in redactor.spans(head + right[:GLUE_WINDOW]):
-            if not span.origin < cut < span.until:
+            if not span.origin < cut < span.until or span.kind in _NOT_GLUED:
                 continue
             if span.start < cut:
                 marks[i].append((offset + span.start, offset + min(span.end, cut), span.kind))
