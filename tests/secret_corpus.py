@@ -270,6 +270,22 @@ def _unusual_cases(g: random.Random) -> Iterator[SecretCase]:
     for prefix in ("zq", "acme", "wxyz_live"):  # vendors no rule names: a prefix and a long random body
         s = f"{prefix}_{rand(g, ALNUM, 40)}"
         yield SecretCase("vendor_token", s, f"{ts} WARN auth failed for {s}")
+    p = rand(g, ALNUM, 6) + "@" + rand(g, ALNUM, 4) + "/" + rand(g, ALNUM, 6)  # '@' and '/' unencoded
+    yield SecretCase("db_connection_string", p, f"{ts} ERROR dial mongodb://app:{p}@mongo-0:27017/admin failed")
+    s = rand(g, ALNUM, 40)
+    yield SecretCase("password_in_url", s, f"{ts} INFO git fetch https://{s}@git.example.com/org/infra.git")
+    p = password(g)
+    yield SecretCase("password_assignment", p, f"machine api.example.com login deploy@example.com password {p}")
+    s = rand(g, ALNUM + "+/", 32)
+    yield SecretCase("secret_assignment", s, f"{ts} WARN the signing key is {s} (rotate it)")
+    body = "\n".join(rand(g, B64, 64) for _ in range(3))
+    yield SecretCase("private_key", body, f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 3\n"
+                                          f"{body}\nPrivate-MAC: {rand(g, HEX, 64)}")
+    s = f"xoxc-{rand(g, DIGITS, 11)}-{rand(g, DIGITS, 12)}-{rand(g, DIGITS, 13)}-{rand(g, HEX, 64)}"
+    yield SecretCase("slack_token", s, f"{ts} DEBUG client token {s}")
+    for s in ("MT" + rand(g, ALNUM, 24) + "." + rand(g, URLSAFE, 6) + "." + rand(g, URLSAFE, 38),
+              "1//0" + rand(g, URLSAFE, 60)):
+        yield SecretCase("vendor_token", s, f"{ts} WARN upstream rejected credential {s} (401)")
     for key in ("X-Upstream-Signature", "session_blob", "HMAC", "dsn_pw"):
         s = rand(g, ALNUM + "+/", 40)
         yield SecretCase("high_entropy_value", s, f"{ts} DEBUG {key}={s} status=403")

@@ -185,7 +185,7 @@ _SECRET_KEYS = rf"(?:secret|token|credentials?|(?:{'|'.join(_KEY_BASES)})[_.-]?k
 _SECRET_WORDS = "secret token credential " + " ".join(f"{b}{s}key" for b in _KEY_BASES for s in ("", "_", "-", "."))
 # userinfo password: anything up to the last '@' before the host, '/' and '+' included; a port ("host:443/")
 # is not a password
-_URL_USERINFO = r"""://[^\s:/@'"<>]{0,128}:(?!\d{1,5}(?:/|$))(?P<v>[^\s@'"<>]{1,512})@(?=[\w\[/.-])"""
+_URL_USERINFO = r"""://[^\s:/@'"<>\[\]]{0,128}:(?!\d{1,5}(?:/|$))(?P<v>[^\s'"<>]{1,512})@(?=[\w\[.-])"""
 _DB_SCHEMES = ("postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss", "amqp",
                "amqps", "mssql", "sqlserver", "oracle", "cockroachdb", "clickhouse", "cassandra", "neo4j",
                "couchdb", "memcached")
@@ -247,7 +247,7 @@ _VENDOR_TOKENS: tuple[tuple[str, str], ...] = (
     ("hcaik_", r"[A-Za-z0-9]{40,}"), ("hcxik_", r"[A-Za-z0-9]{40,}"),  # honeycomb
     ("sk.eyJ", r"[\w-]{50,}\.[\w-]{20,}"),  # [mapbox-api-token] (pk. is public)
     ("AstraCS:", r"[A-Za-z]{24}:[a-f0-9]{64}"),  # datastax
-    ("glcbt-", r"[\w-]{20,}"), ("GOCSPX-", r"[\w-]{28}"),
+    ("glcbt-", r"[\w-]{20,}"), ("GOCSPX-", r"[\w-]{28}"), ("1//0", r"[\w-]{40,}"),  # google refresh token
     ("xoxe.xox", r"[bp]-1-[A-Za-z0-9]{163,166}"), ("xoxe-1-", r"[A-Za-z0-9]{146}"),  # [slack-config-*-token]
     ("sk_live_", r"[A-Za-z0-9]{10,}"), ("pk_live_", r"(?!)"),  # Stripe publishable keys are public: never
     ("sl.", r"[\w-]{130,}"),  # [dropbox-short-lived-api-token]
@@ -264,6 +264,8 @@ _AWS_ID = r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
 
 # Order is priority: when two findings overlap, the earlier rule names the kind.
 RULES: tuple[Rule, ...] = (
+    _r("private_key", r"Private-Lines:[ \t]{0,32}\d{1,4}(?:(?:\\[nr]|\s){1,4}[A-Za-z0-9+/=]{16,})+",  # PuTTY
+       "private-lines"),
     # gitleaks private-key (+ truncated blocks and JSON-escaped newlines); kubeconfig *-key-data
     _r("private_key", r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:(?:[^-]|-(?!----))*+-----END"
        r"[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|(?:(?:\\[nr]|\s)*[A-Za-z0-9+/=]{16,})*+)", "-----begin"),
@@ -288,7 +290,7 @@ RULES: tuple[Rule, ...] = (
     # webhooks: the whole URL goes, scheme and host included
     _r("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}",
        "hooks.slack.com", left=r"(?:https?://)?"),
-    _r("slack_token", rf"{_BD}(?:xox(?:[abposr]|e(?:\.xox[bp])?)-[0-9A-Za-z-]{{10,}}|xapp-\d-[0-9A-Za-z-]{{10,}})",
+    _r("slack_token", rf"{_BD}(?:xox(?:[abposrcd]|e(?:\.xox[bp])?)-[0-9A-Za-z-]{{10,}}|xapp-\d-[0-9A-Za-z-]{{10,}})",
        "xox xapp-"),
     _r("github_token", rf"{_B}(?:gh[pousr]_[0-9A-Za-z]{{36,255}}|github_pat_\w{{50,255}}){_E}",
        "ghp_ gho_ ghu_ ghs_ ghr_ github_pat_"),
@@ -370,6 +372,8 @@ RULES: tuple[Rule, ...] = (
        rf"(?={_Q}|$|\r|\n)", "cookie", _cookie_value),
     _r("db_connection_string", _AFTER_DB_SCHEME + _URL_USERINFO, "://", _password_value),
     _r("password_in_url", r"(?<=[A-Za-z0-9+.-])" + _URL_USERINFO, "://", _password_value),
+    # a token as the whole userinfo: https://<token>@github.com/org/repo.git
+    _r("password_in_url", r"(?<=[A-Za-z0-9+.-])://(?P<v>[\w.~%-]{20,512})@(?=[\w\[.-])", "://", _random_looking),
     _r("password_assignment", rf"(?<![:/])(?i:{_PW_WORDS}){_KEY_END}{_SEP}{_VALUE}", "pass pwd",
        _password_value),
     _r("password_assignment", rf"{_FLAG}(?i:password|passwd|pass|pwd){_FLAG_VALUE}", "pass pwd", _password_value),
@@ -389,16 +393,22 @@ RULES: tuple[Rule, ...] = (
     _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}(?:(?i:for|of|on){_W1}[^\s]{{1,64}}{_W1})?"
        rf"(?i:is|was|=|set{_W1}to|changed{_W1}to|reset{_W1}to|will{_W1}be|should{_W1}be){_W}:?{_W1}{_WORD_VALUE}",
        "pass pwd", _spoken_password),
+    _r("password_assignment", rf"(?i:password|passwd){_W1}(?P<v>[^\s\"']{{1,512}})", "password passwd",
+       _password_value,  # .netrc
+       left=rf"(?i:\b(?:machine{_W1}\S{{1,253}}|default)){_W1}(?i:login){_W1}\S{{1,128}}{_W1}"),
     _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}{_WORD_VALUE}", "pass pwd", _spoken_password,
        left=rf"(?i:\b(?:with|using|use|enter|typed?)(?:{_W1}the)?){_W1}"),
-    _r("secret_assignment", rf"(?i:\b(?:secret|token|api{_W}key|access{_W}key|credentials?)){_W1}"
-       rf"(?i:is|was|set{_W1}to){_W}:?{_W1}{_WORD_VALUE}", "secret token api key access credential",
+    _r("secret_assignment", rf"(?i:\b(?:secret|token|(?:api|access|secret|private|signing|encryption|master){_W}key"
+       r"|credentials?))"
+       rf"{_W1}"
+       rf"(?i:is|was|set{_W1}to){_W}:?{_W1}{_WORD_VALUE}", "secret token api access private signing encryption master credential",
        _secret_value),
     _r("secret_assignment", rf"(?<![:/])(?i:{_SECRET_KEYS}){_KEY_END}{_SEP}{_VALUE}", _SECRET_WORDS,
        _secret_value),
     _r("secret_assignment", rf"(?<=(?<!\S)--)(?i:{_SECRET_KEYS}){_FLAG_VALUE}", _SECRET_WORDS, _secret_value),
     # second net, for vendors not named above: a lowercase prefix and a long random body ("figd_…", "sbp_…",
     # "tskey-auth-…"), and any key=value whose value looks random whatever the key is called
+    _r("vendor_token", r"(?<![\w.-])[MNO][A-Za-z0-9]{23,27}\.[\w-]{6}\.[\w-]{27,40}(?![\w.-])", ""),  # discord bot
     _r("vendor_token", rf"[_-]{_MIXED_WORD}[A-Za-z0-9][\w-]{{27,255}}(?![\w-])", "", _random_looking,
        left=r"(?<![\w.-])[a-z][a-z0-9]{1,9}(?:[_-][a-z0-9]{2,8})?"),
     _r("high_entropy_value", rf"(?:=|:(?=[ \t\"']))(?<![=:]=){_W}{_OPEN_Q}(?P<v>{_MIXED_VALUE}"
