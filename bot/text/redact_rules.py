@@ -399,10 +399,8 @@ RULES: tuple[Rule, ...] = (
     _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}{_WORD_VALUE}", "pass pwd", _spoken_password,
        left=rf"(?i:\b(?:with|using|use|enter|typed?)(?:{_W1}the)?){_W1}"),
     _r("secret_assignment", rf"(?i:\b(?:secret|token|(?:api|access|secret|private|signing|encryption|master){_W}key"
-       r"|credentials?))"
-       rf"{_W1}"
-       rf"(?i:is|was|set{_W1}to){_W}:?{_W1}{_WORD_VALUE}", "secret token api access private signing encryption master credential",
-       _secret_value),
+       rf"|credentials?)){_W1}(?i:is|was|set{_W1}to){_W}:?{_W1}{_WORD_VALUE}",
+       "secret token api access private signing encryption master credential", _secret_value),
     _r("secret_assignment", rf"(?<![:/])(?i:{_SECRET_KEYS}){_KEY_END}{_SEP}{_VALUE}", _SECRET_WORDS,
        _secret_value),
     _r("secret_assignment", rf"(?<=(?<!\S)--)(?i:{_SECRET_KEYS}){_FLAG_VALUE}", _SECRET_WORDS, _secret_value),
