@@ -286,6 +286,15 @@ def _unusual_cases(g: random.Random) -> Iterator[SecretCase]:
     for s in ("MT" + rand(g, ALNUM, 24) + "." + rand(g, URLSAFE, 6) + "." + rand(g, URLSAFE, 38),
               "1//0" + rand(g, URLSAFE, 60)):
         yield SecretCase("vendor_token", s, f"{ts} WARN upstream rejected credential {s} (401)")
+    p = password(g)
+    yield SecretCase("password_assignment", p, f"{ts} DEBUG <config><db><user>app</user><password>{p}</password></db>")
+    s = rand(g, ALNUM, 32)
+    yield SecretCase("secret_assignment", s, f"<soap:Header><auth:ApiKey>{s}</auth:ApiKey></soap:Header>")
+    block = quote(pem(g, "RSA PRIVATE KEY"), safe="")
+    body = block.split("%0A", 1)[1].rsplit("%0A", 1)[0]
+    yield SecretCase("private_key", body, f"POST /certs body=name%3Dapi%26key%3D{block}%26ttl%3D3600")
+    for s in ("AKID" + rand(g, ALNUM, 32), "tfp_" + rand(g, URLSAFE, 59)):
+        yield SecretCase("vendor_token", s, f"{ts} WARN upstream rejected credential {s} (401)")
     for key in ("X-Upstream-Signature", "session_blob", "HMAC", "dsn_pw"):
         s = rand(g, ALNUM + "+/", 40)
         yield SecretCase("high_entropy_value", s, f"{ts} DEBUG {key}={s} status=403")
@@ -313,6 +322,8 @@ def hard_negatives() -> list[str]:
         "user=bob action=password_reset status=ok", "mysql -u root -p shop",
         "postgres://localhost:5432/orders", "Connection: keep-alive; Accept: */*",
         "level=info msg=\"cache warmed\" keys=1200 took=35ms", "spark.executor.memory=4g",
+        "<Contents><Key>logs/2024/05/01/app-7f3a9c1d.log.gz</Key><Size>5120</Size></Contents>",
+        "<Error><Code>NoSuchKey</Code><Key>exports/orders-2024-05.csv</Key></Error>",
     ]
 
 

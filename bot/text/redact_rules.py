@@ -247,6 +247,8 @@ _VENDOR_TOKENS: tuple[tuple[str, str], ...] = (
     ("hcaik_", r"[A-Za-z0-9]{40,}"), ("hcxik_", r"[A-Za-z0-9]{40,}"),  # honeycomb
     ("sk.eyJ", r"[\w-]{50,}\.[\w-]{20,}"),  # [mapbox-api-token] (pk. is public)
     ("AstraCS:", r"[A-Za-z]{24}:[a-f0-9]{64}"),  # datastax
+    ("AKID", r"[A-Za-z0-9]{32}"), ("amzn.mws.", r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+    ("tfp_", r"[\w.=-]{59}"), ("CLOJARS_", r"[a-z0-9]{60}"),  # [tencent], [amazon-mws], [typeform], [clojars]
     ("glcbt-", r"[\w-]{20,}"), ("GOCSPX-", r"[\w-]{28}"), ("1//0", r"[\w-]{40,}"),  # google refresh token
     ("xoxe.xox", r"[bp]-1-[A-Za-z0-9]{163,166}"), ("xoxe-1-", r"[A-Za-z0-9]{146}"),  # [slack-config-*-token]
     ("sk_live_", r"[A-Za-z0-9]{10,}"), ("pk_live_", r"(?!)"),  # Stripe publishable keys are public: never
@@ -264,6 +266,9 @@ _AWS_ID = r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"
 
 # Order is priority: when two findings overlap, the earlier rule names the kind.
 RULES: tuple[Rule, ...] = (
+    # a PEM key URL-encoded in a query or form body
+    _r("private_key", r"-----BEGIN(?:%20|\+)[A-Z0-9%+_-]{0,120}PRIVATE(?:%20|\+)KEY-----(?:[A-Za-z0-9%+/=]{16,})*",
+       "-----begin%20 -----begin+"),
     _r("private_key", r"Private-Lines:[ \t]{0,32}\d{1,4}(?:(?:\\[nr]|\s){1,4}[A-Za-z0-9+/=]{16,})+",  # PuTTY
        "private-lines"),
     # gitleaks private-key (+ truncated blocks and JSON-escaped newlines); kubeconfig *-key-data
@@ -393,6 +398,13 @@ RULES: tuple[Rule, ...] = (
     _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}(?:(?i:for|of|on){_W1}[^\s]{{1,64}}{_W1})?"
        rf"(?i:is|was|=|set{_W1}to|changed{_W1}to|reset{_W1}to|will{_W1}be|should{_W1}be){_W}:?{_W1}{_WORD_VALUE}",
        "pass pwd", _spoken_password),
+    # XML elements: <password>x</password>, <db:apiKey>x</db:apiKey>
+    _r("password_assignment", r"(?i:password|passwd|pwd)>(?P<v>[^<\s][^<]{0,4095})</", "password> passwd> pwd>",
+       _password_value, left=r"<[\w:.-]{0,40}"),
+    _r("secret_assignment", r"(?i:secret|token)>(?P<v>[^<\s][^<]{0,4095})</", "secret> token>",
+       _secret_value, left=r"<[\w:.-]{0,40}"),
+    _r("secret_assignment", r"(?i:key)>(?P<v>[^<\s][^<]{0,4095})</", "key>", _secret_value,
+       left=r"<[\w:.-]{0,32}(?i:api|access|private|signing|encryption|secret|client|master|license)[_-]?"),
     _r("password_assignment", rf"(?i:password|passwd){_W1}(?P<v>[^\s\"']{{1,512}})", "password passwd",
        _password_value,  # .netrc
        left=rf"(?i:\b(?:machine{_W1}\S{{1,253}}|default)){_W1}(?i:login){_W1}\S{{1,128}}{_W1}"),
