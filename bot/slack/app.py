@@ -111,7 +111,7 @@ class SlackBot:
             return
         text = str(body.get("text", "")).strip()
         line = f" — busy, you are number {place} in line" if place else ""
-        ack(text=f":mag: Working on {inline_code('/cloudops ' + text[:200])}{line}. "
+        ack(text=f":mag: Working on {inline_code('/cloudops ' + self.services.scrub(text)[:200])}{line}. "
                  "The answer will appear in a thread in this channel.")
         self.metrics.ack_seconds.labels("command").observe(time.perf_counter() - t0)
         self.queue.submit(lambda: self._run_command(body))
