@@ -295,7 +295,9 @@ def _unusual_cases(g: random.Random) -> Iterator[SecretCase]:
     yield SecretCase("private_key", body, f"POST /certs body=name%3Dapi%26key%3D{block}%26ttl%3D3600")
     for s in ("AKID" + rand(g, ALNUM, 32), "tfp_" + rand(g, URLSAFE, 59)):
         yield SecretCase("vendor_token", s, f"{ts} WARN upstream rejected credential {s} (401)")
-    for key in ("X-Upstream-Signature", "session_blob", "HMAC", "dsn_pw"):
+    p = password(g)
+    yield SecretCase("password_assignment", p, f"{ts} DEBUG smtp user=alerts pw={p} host=mail.internal")
+    for key in ("X-Upstream-Signature", "session_blob", "HMAC", "dsn_token_blob"):
         s = rand(g, ALNUM + "+/", 40)
         yield SecretCase("high_entropy_value", s, f"{ts} DEBUG {key}={s} status=403")
 

@@ -45,3 +45,10 @@ def test_events_of_different_streams_never_join() -> None:
 def test_ordinary_events_come_out_unchanged() -> None:
     lines = [line for line in benign_lines(seed=3, n=300) if "\n" not in line]
     assert redact_events(Redactor(), lines) == lines
+
+
+def test_a_token_cut_into_three_events_is_redacted_in_all_three() -> None:
+    pieces = [f"token {TOKEN[:10]}", TOKEN[10:25], f"{TOKEN[25:]} done"]
+    out = redact_events(Redactor(), pieces)
+    assert not [p for p in (TOKEN[:10], TOKEN[10:25], TOKEN[25:]) if p in "".join(out)]
+    assert out[0].startswith("token ") and out[2].endswith(" done")

@@ -8,8 +8,8 @@ events joined, in order within each log stream:
 * joined by newlines (how they were written): a match that reaches over more than one event
   (a PEM block, an access key id and its secret on the next line) is cut back onto every
   event it covers;
-* glued end to start, two neighbours at a time (how a runtime split them): a match that
-  starts in one event and ends in the next (``ghp_AbC`` + ``dEf…``, ``password=`` + value).
+* glued end to start (how a runtime splits a long line): a match that starts in one event
+  and ends in a later one (``ghp_AbC`` + ``dEf…``, a token cut in three, ``password=`` + value).
   Only rules that name a shape or a key count here: the random-looking nets would take an id at
   the end of one line glued to the first word of the next for a token;
 * a ``-----END … PRIVATE KEY-----`` event whose BEGIN line is not among the events (the read
@@ -27,9 +27,8 @@ from collections.abc import Hashable, Sequence
 
 from bot.text.redact import Redactor, Span
 
-__all__ = ["GLUE_WINDOW", "redact_events"]
+__all__ = ["redact_events"]
 
-GLUE_WINDOW = 4096  # characters either side of a split that the glued check looks at (a value's max length)
 _NOT_GLUED = frozenset(("high_entropy_value", "vendor_token"))  # nets that glued ordinary lines would trip
 _KEY_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
 _KEY_BEGIN = "-----BEGIN"
@@ -120,23 +119,22 @@ def _joined(redactor: Redactor, run: list[str], marks: _Marks) -> tuple[Counter[
 
 
 def _glued(redactor: Redactor, run: list[str], marks: _Marks, crossed: set[int]) -> Counter[str]:
-    """Matches over two neighbours glued together that start in the first and end in the second."""
+    """Matches over the events glued end to start that begin in one event and end in a later one
+    (a token cut into two or more pieces), except over splits a joined match already covers."""
+    starts, pos = [], 0
+    for m in run:
+        starts.append(pos)
+        pos += len(m)
+    lengths = [len(m) for m in run]
     counts: Counter[str] = Counter()
-    for i in range(len(run) - 1):
-        left, right = run[i], run[i + 1]
-        if i in crossed or not left or not right or (left[-1].isspace() and right[0].isspace()):
+    for span in redactor.spans("".join(run)):
+        if span.kind in _NOT_GLUED:
             continue
-        head = left[-GLUE_WINDOW:]
-        cut = len(head)
-        offset = len(left) - cut
-        for span in redactor.spans(head + right[:GLUE_WINDOW]):
-            if not span.origin < cut < span.until or span.kind in _NOT_GLUED:
-                continue
-            if span.start < cut:
-                marks[i].append((offset + span.start, offset + min(span.end, cut), span.kind))
-            if span.end > cut:
-                marks[i + 1].append((max(span.start, cut) - cut, span.end - cut, span.kind))
-            counts[span.kind] += 1
+        first, last = _owner(starts, span.origin), _owner(starts, max(span.origin, span.until - 1))
+        if first == last or crossed.issuperset(range(first, last)):
+            continue
+        _spread(span, starts, lengths, marks, first)
+        counts[span.kind] += 1
     return counts
 
 

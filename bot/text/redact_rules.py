@@ -178,7 +178,7 @@ _VALUE = (
 _FLAG = r"(?:(?<=(?<!\S)--)|(?<=(?<!\S)-))"  # right after a command-line "-" or "--"
 _FLAG_VALUE = (rf"""[ \t]{{1,{MAX_BLANKS}}}(?:"(?P<v2>[^"\n]{{1,4096}})"|'(?P<v3>[^'\n]{{1,4096}})'"""
                r"""|(?P<v>[^\s"'-][^\s"']{0,4096}))""")
-_PW_WORDS = r"(?:pass(?:word|wd|phrase|code)|(?<![A-Za-z])pass|(?<![A-Za-z])pwd)"
+_PW_WORDS = r"(?:pass(?:word|wd|phrase|code)|(?<![A-Za-z])pass|(?<![A-Za-z])pwd|(?<![A-Za-z])pw(?![A-Za-z]))"
 _KEY_BASES = ("api", "app", "auth", "access", "secret", "private", "client", "account", "master",
               "encryption", "signing", "service", "subscription", "license")
 _SECRET_KEYS = rf"(?:secret|token|credentials?|(?:{'|'.join(_KEY_BASES)})[_.-]?key)"
@@ -379,9 +379,9 @@ RULES: tuple[Rule, ...] = (
     _r("password_in_url", r"(?<=[A-Za-z0-9+.-])" + _URL_USERINFO, "://", _password_value),
     # a token as the whole userinfo: https://<token>@github.com/org/repo.git
     _r("password_in_url", r"(?<=[A-Za-z0-9+.-])://(?P<v>[\w.~%-]{20,512})@(?=[\w\[.-])", "://", _random_looking),
-    _r("password_assignment", rf"(?<![:/])(?i:{_PW_WORDS}){_KEY_END}{_SEP}{_VALUE}", "pass pwd",
+    _r("password_assignment", rf"(?<![:/])(?i:{_PW_WORDS}){_KEY_END}{_SEP}{_VALUE}", "pass pwd pw",
        _password_value),
-    _r("password_assignment", rf"{_FLAG}(?i:password|passwd|pass|pwd){_FLAG_VALUE}", "pass pwd", _password_value),
+    _r("password_assignment", rf"{_FLAG}(?i:password|passwd|pass|pwd){_FLAG_VALUE}", "pass pwd pw", _password_value),
     _r("password_assignment", rf"(?<![\w-])(?:-u|--user)(?:[ \t]{{1,{MAX_BLANKS}}}|=)[\"']?[^\s:'\"]{{1,128}}:"
        r"(?P<v>[^\s'\"]{1,4096})", "-u --user",
        _password_value),
@@ -397,7 +397,7 @@ RULES: tuple[Rule, ...] = (
     # "the password is hunter2", "password for db01 was: x", "login with password x"
     _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}(?:(?i:for|of|on){_W1}[^\s]{{1,64}}{_W1})?"
        rf"(?i:is|was|=|set{_W1}to|changed{_W1}to|reset{_W1}to|will{_W1}be|should{_W1}be){_W}:?{_W1}{_WORD_VALUE}",
-       "pass pwd", _spoken_password),
+       "pass pwd pw", _spoken_password),
     # XML elements: <password>x</password>, <db:apiKey>x</db:apiKey>
     _r("password_assignment", r"(?i:password|passwd|pwd)>(?P<v>[^<\s][^<]{0,4095})</", "password> passwd> pwd>",
        _password_value, left=r"<[\w:.-]{0,40}"),
@@ -408,7 +408,7 @@ RULES: tuple[Rule, ...] = (
     _r("password_assignment", rf"(?i:password|passwd){_W1}(?P<v>[^\s\"']{{1,512}})", "password passwd",
        _password_value,  # .netrc
        left=rf"(?i:\b(?:machine{_W1}\S{{1,253}}|default)){_W1}(?i:login){_W1}\S{{1,128}}{_W1}"),
-    _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}{_WORD_VALUE}", "pass pwd", _spoken_password,
+    _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}{_WORD_VALUE}", "pass pwd pw", _spoken_password,
        left=rf"(?i:\b(?:with|using|use|enter|typed?)(?:{_W1}the)?){_W1}"),
     _r("secret_assignment", rf"(?i:\b(?:secret|token|(?:api|access|secret|private|signing|encryption|master){_W}key"
        rf"|credentials?)){_W1}(?i:is|was|set{_W1}to){_W}:?{_W1}{_WORD_VALUE}",
