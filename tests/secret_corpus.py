@@ -326,6 +326,9 @@ def hard_negatives() -> list[str]:
         "level=info msg=\"cache warmed\" keys=1200 took=35ms", "spark.executor.memory=4g",
         "<Contents><Key>logs/2024/05/01/app-7f3a9c1d.log.gz</Key><Size>5120</Size></Contents>",
         "<Error><Code>NoSuchKey</Code><Key>exports/orders-2024-05.csv</Key></Error>",
+        "x-amz-id-2: Q7PRJ5WkmZ8oVJR4Rkk9nNqT9bbAT6rv0k6ZkyeL2f0t2k7XplR8x+Fk3Z8h5CThD0fhnQHbM3U=",
+        "requestId=Q7PRJ5WkmZ8oVJR4Rkk9nNqT9bbAT6rv0k6Zky traceId: 4bf92f3577b34da6a3ce929d0e0e4736Aa9",
+        '<script integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC">',
     ]
 
 

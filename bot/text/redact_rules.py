@@ -195,6 +195,10 @@ _AFTER_DB_SCHEME = "(?i:" + "|".join(f"(?<={re.escape(s)})" for s in _DB_SCHEMES
 _MIXED = "(?={c}{{0,4096}}?[A-Z])(?={c}{{0,4096}}?[a-z])(?={c}{{0,4096}}?[0-9])"
 _MIXED_WORD = _MIXED.format(c=r"[\w-]")
 _MIXED_VALUE = _MIXED.format(c=r"[A-Za-z0-9+/_~.-]")
+# keys whose random-looking values are ids, digests or cursors, not credentials (x-amz-id-2, etag, integrity)
+_ID_KEY = (r"(?![\w.-]{0,40}?(?i:session|auth|secret|token|key))"
+           r"[\w.-]{0,40}?(?:(?<![A-Za-z])(?i:ids?)|Ids?|IDs?|(?i:uuid|guid|hash|digest|checksum|etag|integrity"
+           r"|sha\d*|md5|crc\d*|cursor|nonce|version|trace|span))(?:[_.-]?\d)?(?:\\?[\"']|%(?:25)?2[27])?[ \t]{0,32}\Z")
 # a natural-language value: ends before trailing punctuation
 _WORD_VALUE = r"""["'`]?(?P<v>[^\s"'`]{1,512}?)["'`]?(?=[.,;:!?)]*(?:\s|$))"""
 
@@ -423,7 +427,7 @@ RULES: tuple[Rule, ...] = (
        left=r"(?<![\w.-])[a-z][a-z0-9]{1,9}(?:[_-][a-z0-9]{2,8})?"),
     _r("high_entropy_value", rf"(?:=|:(?=[ \t\"']))(?<![=:]=){_W}{_OPEN_Q}(?P<v>{_MIXED_VALUE}"
        r"[A-Za-z0-9+/_~.-]{20,4096}={0,2})(?![\w+/=~.-])", "", _random_looking,
-       left=rf"(?<![\w.:/-])[A-Za-z][\w.-]{{0,40}}{_KEY_END}{_W}"),
+       left=rf"(?<![\w.:/-])(?!{_ID_KEY})[A-Za-z][\w.-]{{0,40}}{_KEY_END}{_W}"),
 )
 
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(rule.kind for rule in RULES))
