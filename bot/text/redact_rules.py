@@ -422,8 +422,9 @@ RULES: tuple[Rule, ...] = (
     _r("secret_assignment", rf"(?<=(?<!\S)--)(?i:{_SECRET_KEYS}){_FLAG_VALUE}", _SECRET_WORDS, _secret_value),
     # second net, for vendors not named above: a lowercase prefix and a long random body ("figd_…", "sbp_…",
     # "tskey-auth-…"), and any key=value whose value looks random whatever the key is called
-    _r("vendor_token", r"(?<![\w.-])[MNO][A-Za-z0-9]{23,27}\.[\w-]{6}\.[\w-]{27,40}(?![\w.-])", ""),  # discord bot
-    _r("vendor_token", rf"[_-]{_MIXED_WORD}[A-Za-z0-9][\w-]{{27,255}}(?![\w-])", "", _random_looking,
+    _r("vendor_token", r"\.[\w-]{6}\.[\w-]{27,40}(?![\w.-])", "",  # a Discord bot token
+       left=r"(?<![\w.-])[MNO][A-Za-z0-9]{23,27}"),
+    _r("vendor_token", rf"[_-](?=[\w-]{{28}}){_MIXED_WORD}[A-Za-z0-9][\w-]{{27,255}}(?![\w-])", "", _random_looking,
        left=r"(?<![\w.-])[a-z][a-z0-9]{1,9}(?:[_-][a-z0-9]{2,8})?"),
     _r("high_entropy_value", rf"(?:=|:(?=[ \t\"']))(?<![=:]=){_W}{_OPEN_Q}(?P<v>{_MIXED_VALUE}"
        r"[A-Za-z0-9+/_~.-]{20,4096}={0,2})(?![\w+/=~.-])", "", _random_looking,
