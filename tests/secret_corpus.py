@@ -218,7 +218,7 @@ def _context_cases(g: random.Random) -> Iterator[SecretCase]:
     yield SecretCase("private_key", s, f"users:\n- name: admin\n  user:\n    client-key-data: {s}")
 
 
-def _unusual_cases(g: random.Random) -> Iterator[SecretCase]:
+def unusual_cases(g: random.Random) -> Iterator[SecretCase]:
     """Shapes a red team got past the first rule set (issue 16): older AWS tokens, auth schemes beyond
     Basic/Bearer, cookies, passwords with '/' or '+' or in "user/password@host", prose, URL encoding,
     more vendors' tokens, and random values under keys no rule names."""
@@ -343,7 +343,7 @@ def build_corpus(seed: int = 1337) -> list[SecretCase]:
                 cases.append(SecretCase(kind, secret, template.format(s=secret, ts=timestamp(g),
                                                                       rid=fake_uuid(g))))
     cases.extend(_context_cases(g))
-    cases.extend(_unusual_cases(g))
+    cases.extend(unusual_cases(g))
     return cases
 
 

@@ -52,3 +52,13 @@ def test_a_token_cut_into_three_events_is_redacted_in_all_three() -> None:
     out = redact_events(Redactor(), pieces)
     assert not [p for p in (TOKEN[:10], TOKEN[10:25], TOKEN[25:]) if p in "".join(out)]
     assert out[0].startswith("token ") and out[2].endswith(" done")
+
+
+def test_a_match_across_events_neither_hides_a_secret_in_the_next_event_nor_eats_a_new_record() -> None:
+    events = ["Set-Cookie: sid=Zq81xKp90aaBB; Path=/; SameSite=Lax",
+              "your temporary password is 'Jyxp**cr1TQ'",
+              "user=app password=hunter2x",
+              "2024-05-01T12:00:00Z INFO next request"]
+    out = redact_events(Redactor(), events)
+    assert "Jyxp**cr1TQ" not in out[1] and "password is" in out[1]
+    assert "hunter2x" not in out[2] and out[3] == events[3]

@@ -30,6 +30,10 @@ from bot.text.redact import Redactor, Span
 __all__ = ["redact_events"]
 
 _NOT_GLUED = frozenset(("high_entropy_value", "vendor_token"))  # nets that glued ordinary lines would trip
+# An event that starts like a new log record (a timestamp, a level, a JSON object, "[…]") is not the
+# continuation of the one before it: no glued match reaches into it.
+_RECORD_START = re.compile(r"\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\d{6} \d{6}|[A-Z][a-z]{2} [ \d]\d |[\[{<]"
+                           r"|(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)\b)")
 _KEY_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
 _KEY_BEGIN = "-----BEGIN"
 _KEY_LINE = re.compile(r"[ \t]*[A-Za-z0-9+/=]{16,}[ \t]*(?:\\n)?")  # one body line of a PEM block
@@ -58,10 +62,19 @@ def redact_events(redactor: Redactor, messages: Sequence[str],
             counts += _key_tails(run, run_marks)
             for i, found in zip(members, run_marks, strict=True):
                 marks[i] = found
+    out = [redactor.redact(_with_own(redactor, m, found, counts) if found else m).text
+           for m, found in zip(messages, marks, strict=True)]
     if counts:
         redactor.report(counts)
-    return [redactor.redact(_apply(m, found) if found else m).text
-            for m, found in zip(messages, marks, strict=True)]
+    return out
+
+
+def _with_own(redactor: Redactor, message: str, found: list[tuple[int, int, str]], counts: Counter[str]) -> str:
+    """The event with what was found across events *and* what it holds on its own replaced in one go: a
+    cross-event piece must not hide the key of a secret inside the event (``password is 'x'``)."""
+    own = redactor.spans(message)
+    counts.update(span.kind for span in own if not any(s < span.end and span.start < e for s, e, _ in found))
+    return _apply(message, found + [(span.start, span.end, span.kind) for span in own])
 
 
 def _by_stream(messages: Sequence[str], streams: Sequence[Hashable] | None) -> list[list[int]]:
@@ -125,7 +138,6 @@ def _glued(redactor: Redactor, run: list[str], marks: _Marks, crossed: set[int])
     for m in run:
         starts.append(pos)
         pos += len(m)
-    lengths = [len(m) for m in run]
     counts: Counter[str] = Counter()
     for span in redactor.spans("".join(run)):
         if span.kind in _NOT_GLUED:
@@ -133,9 +145,25 @@ def _glued(redactor: Redactor, run: list[str], marks: _Marks, crossed: set[int])
         first, last = _owner(starts, span.origin), _owner(starts, max(span.origin, span.until - 1))
         if first == last or crossed.issuperset(range(first, last)):
             continue
-        _spread(span, starts, lengths, marks, first)
+        if any(_RECORD_START.match(run[j]) for j in range(first + 1, last + 1)):
+            continue
+        _spread_continued(span, starts, run, marks, first)
         counts[span.kind] += 1
     return counts
+
+
+def _spread_continued(span: Span, starts: list[int], run: list[str], marks: _Marks, first: int) -> None:
+    """Like :func:`_spread`, but a continuation ends at its event's first whitespace: a split token runs on
+    without a blank, while a lazy value (a cookie header up to a quote) must not swallow the next line."""
+    for j in range(first, len(run)):
+        if starts[j] >= span.end:
+            return
+        lo, hi = max(span.start, starts[j]) - starts[j], min(span.end - starts[j], len(run[j]))
+        blank = hi if j == first else next((k for k in range(lo, hi) if run[j][k].isspace()), hi)
+        if lo < blank:
+            marks[j].append((lo, blank, span.kind))
+        if blank < hi:
+            return
 
 
 def _key_tails(run: list[str], marks: _Marks) -> Counter[str]:
