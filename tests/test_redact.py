@@ -168,7 +168,8 @@ def test_non_secret_text_is_never_changed_or_lengthened(text: str) -> None:
 def test_every_rule_reaches_back_a_bounded_distance_and_an_unbounded_one_is_refused() -> None:
     import re
 
-    from bot.text.redact_rules import MAX_LOOKBACK, RULES, Rule, max_lookback
+    from bot.text.redact_reach import MAX_LOOKBACK, max_lookback
+    from bot.text.redact_rules import RULES, Rule
 
     assert 0 < MAX_LOOKBACK == max(max_lookback(rule) for rule in RULES) <= 1024  # the stream context default
     loose = Rule("password_assignment", re.compile(r"password[ \t]*[=:][ \t]*(?P<v>\S+)"), ("password",),

@@ -25,18 +25,23 @@ are a fixed set of snake_case names (they become Prometheus label values).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
 import re
-import re._constants as _sre_constants
-import re._parser as _sre_parser
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-__all__ = ["KINDS", "MAX_BLANKS", "MAX_LOOKBACK", "RULES", "Rule", "max_lookback"]
+from bot.text.redact_checks import (
+    b64_private_key,
+    b64_user_pass,
+    cookie_value,
+    credential_value,
+    has_digit_and_letter,
+    password_value,
+    random_looking,
+    secret_value,
+    spoken_password,
+)
+
+__all__ = ["KINDS", "MAX_BLANKS", "RULES", "Rule"]
 
 
 def _always(_value: str) -> bool:
@@ -62,98 +67,6 @@ class Rule:
     offset: int = 0
     left: re.Pattern[str] | None = None
     value_groups: tuple[str, ...] = ()  # which of v/v2/v3 the regex has (filled in by _r)
-
-
-# --- value checks ---------------------------------------------------------------------
-
-_PLACEHOLDER_WORDS = frozenset((
-    "null", "none", "nil", "true", "false", "undefined", "redacted", "masked", "hidden", "removed", "omitted",
-    "empty", "unset", "n/a", "sensitive", "(sensitive)", "not_set", "notset",
-))
-_LETTERS_ONLY = re.compile(r"[A-Za-z_. -]+")
-_PATH = re.compile(r"(?:~|\.{1,2})?/[\w./-]*")
-
-
-def _entropy(value: str) -> float:
-    """Shannon entropy in bits per character (gitleaks' and detect-secrets' measure)."""
-    n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
-
-
-def _is_placeholder(value: str) -> bool:
-    """Values that name or hide a secret rather than being one (templating, masks, our own marker)."""
-    v = value.strip()
-    if not v or v.count(v[0]) == len(v) or (len(v) <= 12 and v.lower() in _PLACEHOLDER_WORDS):
-        return True
-    return v.startswith(("$", "{{", "%", "<", "[REDACTED", "arn:", "os.environ", "process.env"))
-
-
-def _password_value(value: str) -> bool:
-    """Any password value counts, even a weak one, unless it is a placeholder or a path (``PWD=/home/x``)."""
-    return not _is_placeholder(value) and not _PATH.fullmatch(value)
-
-
-def _secret_value(value: str) -> bool:
-    """Generic token/secret values need to look random: gitleaks' letters-only allowlist + an entropy floor."""
-    if len(value) < 8 or _is_placeholder(value) or _LETTERS_ONLY.fullmatch(value):
-        return False
-    if value.endswith("/aws4_request"):  # SigV4 "Credential=<key id>/<date>/<region>/…": only the id is secret
-        return False
-    return not _PATH.fullmatch(value) and _entropy(value) >= 3.0
-
-
-def _credential_value(value: str) -> bool:
-    """After an auth scheme anything but a placeholder is a credential; without one it must look random."""
-    return not _is_placeholder(value) and (len(value) >= 8 or not value.isalpha())
-
-
-def _cookie_value(value: str) -> bool:
-    """A cookie header holds ``name=value`` pairs; "cookie: accepted" is prose."""
-    return "=" in value and not _is_placeholder(value.partition("=")[2])
-
-
-_PROSE = re.compile(r"[A-Za-z][a-z]*(?:-[a-z]+)*")
-
-
-def _spoken_password(value: str) -> bool:
-    """"password is hunter2" is a secret, "password is incorrect" / "is Required" / "is too-short" are not."""
-    return _password_value(value) and not _PROSE.fullmatch(value)
-
-
-def _random_looking(value: str) -> bool:
-    """A bare value worth redacting without a secret-ish key: long, mixed upper/lower/digit, high entropy.
-
-    Hex (hashes, ids), UUIDs and words never qualify: they lack one of the three classes or the entropy.
-    The entropy floor is 85 % of the most a value of that length over ~64 symbols can have.
-    """
-    if len(value) < 20 or _is_placeholder(value) or value.startswith(("/", "http", "arn:")):
-        return False
-    if not (any(c.isupper() for c in value) and any(c.islower() for c in value) and any(c.isdigit() for c in value)):
-        return False
-    return _entropy(value) >= 0.85 * math.log2(min(len(value), 64))
-
-
-def _has_digit_and_letter(value: str) -> bool:
-    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-
-
-def _b64_decode(value: str) -> bytes | None:
-    try:
-        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _b64_user_pass(value: str) -> bool:
-    """HTTP Basic / docker ``auth`` values are base64("user:password"); anything else is a false alarm."""
-    raw = _b64_decode(value)
-    return raw is not None and b":" in raw
-
-
-def _b64_private_key(value: str) -> bool:
-    """A base64-wrapped PEM (kubeconfig ``client-key-data``) is secret only when it is a private key."""
-    raw = _b64_decode(value[: len(value) - len(value) % 4][:96])
-    return raw is not None and b"PRIVATE KEY" in raw
 
 
 # --- regex building blocks --------------------------------------------------------------
@@ -278,7 +191,7 @@ RULES: tuple[Rule, ...] = (
     # gitleaks private-key (+ truncated blocks and JSON-escaped newlines); kubeconfig *-key-data
     _r("private_key", r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:(?:[^-]|-(?!----))*+-----END"
        r"[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|(?:(?:\\[nr]|\s)*[A-Za-z0-9+/=]{16,})*+)", "-----begin"),
-    _r("private_key", rf"{_B}LS0tLS1CRUdJTi[A-Za-z0-9+/]{{20,}}={{0,2}}", "ls0tls1crudjti", _b64_private_key),
+    _r("private_key", rf"{_B}LS0tLS1CRUdJTi[A-Za-z0-9+/]{{20,}}={{0,2}}", "ls0tls1crudjti", b64_private_key),
     _r("aws_access_key_id", rf"{_B}{_AWS_ID}{_E}", "akia asia abia acca a3t"),  # aws-access-token
     # credentials.csv / "id,secret" pairs: the 40-char secret right after an access key id
     _r("aws_secret_access_key", rf"{_B}{_AWS_ID}[,;:|\s]{{1,{MAX_BLANKS}}}(?P<v>[A-Za-z0-9/+]{{40}})(?![A-Za-z0-9/+=])",
@@ -308,7 +221,7 @@ RULES: tuple[Rule, ...] = (
        "glpat- gldt- glrt- glft- glsoat- glffct- glimt- glagent- gloas- glcbt- glptt- gr1348941"),
     _r("anthropic_api_key", rf"{_BD}sk-ant-[a-z]{{2,8}}\d{{2}}-[\w-]{{32,}}", "sk-ant-"),
     _r("openai_api_key", rf"{_BD}sk-(?!ant-)(?:(?:proj|svcacct|admin|or-v1)-)?[\w-]{{20,}}{_ED}", "sk-",
-       _has_digit_and_letter),
+       has_digit_and_letter),
     _r("google_api_key", rf"{_BD}AIza[\w-]{{35}}{_ED}", "aiza"),
     _r("google_oauth_token", rf"{_BD}(?:ya29\.[\w-]{{20,}}|GOCSPX-[\w-]{{24,}})", "ya29. gocspx-"),
     _r("stripe_key", rf"{_B}(?:(?:sk|rk)_(?:test|live|prod)_[0-9A-Za-z]{{10,99}}|whsec_[A-Za-z0-9]{{24,}}){_E}",
@@ -321,7 +234,7 @@ RULES: tuple[Rule, ...] = (
     _r("grafana_token", rf"{_B}(?:glc_[A-Za-z0-9+/]{{32,400}}={{0,3}}|glsa_[A-Za-z0-9]{{32}}_[A-Fa-f0-9]{{8}}"
        r"|eyJrIjoi[A-Za-z0-9]{70,400}={0,3})", "glc_ glsa_ eyjrijoi"),
     _r("digitalocean_token", rf"{_B}do[opr]_v1_[a-f0-9]{{64}}{_E}", "dop_v1_ doo_v1_ dor_v1_"),
-    _r("huggingface_token", rf"{_B}(?:hf_|api_org_)[A-Za-z0-9]{{30,40}}{_E}", "hf_ api_org_", _has_digit_and_letter),
+    _r("huggingface_token", rf"{_B}(?:hf_|api_org_)[A-Za-z0-9]{{30,40}}{_E}", "hf_ api_org_", has_digit_and_letter),
     _r("databricks_token", rf"{_B}dapi[a-f0-9]{{32}}(?:-\d)?{_E}", "dapi"),
     _r("shopify_token", rf"{_B}shp(?:at|ca|pa|ss)_[a-fA-F0-9]{{32}}{_E}", "shpat_ shpca_ shppa_ shpss_"),
     _r("vault_token", rf"{_B}hv[sbr]\.[\w-]{{24,}}", "hvs. hvb. hvr."),
@@ -364,142 +277,71 @@ RULES: tuple[Rule, ...] = (
     _r("url_signature", r"(?i:(?<=[?&;])sig|(?<=[?&;,\s])signature|(?<=[?&;]x-amz-)signature"
        r"|(?<=[?&;]x-goog-)signature)=(?P<v>[^&\s'\"#<>,]{16,})", "sig= signature="),
     _r("registry_auth", rf"""(?<![A-Za-z])(?i:auth){_KEY_END}{_SEP}\\?["'](?P<v>[A-Za-z0-9+/]{{8,}}={{0,2}})""",
-       "auth", _b64_user_pass),
+       "auth", b64_user_pass),
     _r("basic_auth_header", rf"(?i:\bbasic){_W1}(?P<v>[A-Za-z0-9+/]{{6,4096}}={{0,2}})(?![A-Za-z0-9+/=])", "basic",
-       _b64_user_pass),
-    _r("bearer_token", rf"(?i:\bbearer){_W1}(?P<v>[\w.~+/=-]{{8,4096}})", "bearer", _secret_value),
+       b64_user_pass),
+    _r("bearer_token", rf"(?i:\bbearer){_W1}(?P<v>[\w.~+/=-]{{8,4096}})", "bearer", secret_value),
     # any other scheme in an Authorization header ("token", "SSWS", "ApiKey", "Splunk", "Bot", "Digest", …):
     # what follows the scheme is the credential; a header without a scheme is one whole credential
     _r("auth_header", rf"(?<![\w-])(?i:(?:proxy-)?authori[sz]ation){_KEY_END}{_SEP}{_OPEN_Q}"
        rf"""(?!(?i:basic|bearer|aws4-hmac-sha256)(?:\s|%20|\+))(?:[A-Za-z][\w.-]{{0,31}}{_W1})?"""
-       r"""(?P<v>[^\s"',;&<>]{4,4096})""", "authorization authorisation", _credential_value),
+       r"""(?P<v>[^\s"',;&<>]{4,4096})""", "authorization authorisation", credential_value),
     # well-known schemes on their own ("SSWS 00ab…", "Splunk 8f1c…-…"), even outside a header
     _r("auth_header", rf"(?<![\w-])(?:SSWS|Splunk|GenieKey|Klaviyo-API-Key|Zoho-oauthtoken|ApiKey|Api-Key){_W1}"
        r"(?P<v>[\w.~+/=-]{12,4096})", "ssws splunk geniekey klaviyo-api-key zoho-oauthtoken apikey api-key",
-       _secret_value),
+       secret_value),
     _r("cookie", rf"""(?<![A-Za-z0-9_])(?i:(?:set-)?cookie2?){_KEY_END}{_SEP}{_OPEN_Q}(?P<v>[^\r\n"'`]{{1,4096}}?)"""
-       rf"(?={_Q}|$|\r|\n)", "cookie", _cookie_value),
-    _r("db_connection_string", _AFTER_DB_SCHEME + _URL_USERINFO, "://", _password_value),
-    _r("password_in_url", r"(?<=[A-Za-z0-9+.-])" + _URL_USERINFO, "://", _password_value),
+       rf"(?={_Q}|$|\r|\n)", "cookie", cookie_value),
+    _r("db_connection_string", _AFTER_DB_SCHEME + _URL_USERINFO, "://", password_value),
+    _r("password_in_url", r"(?<=[A-Za-z0-9+.-])" + _URL_USERINFO, "://", password_value),
     # a token as the whole userinfo: https://<token>@github.com/org/repo.git
-    _r("password_in_url", r"(?<=[A-Za-z0-9+.-])://(?P<v>[\w.~%-]{20,512})@(?=[\w\[.-])", "://", _random_looking),
+    _r("password_in_url", r"(?<=[A-Za-z0-9+.-])://(?P<v>[\w.~%-]{20,512})@(?=[\w\[.-])", "://", random_looking),
     _r("password_assignment", rf"(?<![:/])(?i:{_PW_WORDS}){_KEY_END}{_SEP}{_VALUE}", "pass pwd pw",
-       _password_value),
-    _r("password_assignment", rf"{_FLAG}(?i:password|passwd|pass|pwd){_FLAG_VALUE}", "pass pwd pw", _password_value),
+       password_value),
+    _r("password_assignment", rf"{_FLAG}(?i:password|passwd|pass|pwd){_FLAG_VALUE}", "pass pwd pw", password_value),
     _r("password_assignment", rf"(?<![\w-])(?:-u|--user)(?:[ \t]{{1,{MAX_BLANKS}}}|=)[\"']?[^\s:'\"]{{1,128}}:"
        r"(?P<v>[^\s'\"]{1,4096})", "-u --user",
-       _password_value),
-    _r("password_assignment", r"mysql\w{0,16}\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]{1,4096})", "mysql", _password_value),
+       password_value),
+    _r("password_assignment", r"mysql\w{0,16}\b[^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]{1,4096})", "mysql", password_value),
     _r("password_assignment", rf"(?i:identified[ \t]{{1,{MAX_BLANKS}}}by)[ \t]{{1,{MAX_BLANKS}}}'"
-       r"(?P<v>[^'\n]{1,4096})'", "identified", _password_value),
+       r"(?P<v>[^'\n]{1,4096})'", "identified", password_value),
     # Oracle-style "user/password@host": sqlplus scott/tiger@//db:1521/ORCL, jdbc:oracle:thin:scott/tiger@db
     _r("password_assignment", r"@(?://|(?!sha\d{1,3}:)[\w.-]{1,253}(?::\d{1,5})?[:/][\w.$#-]+\b)", "@",
-       _password_value, left=r"(?:(?<![\w/.:-])|(?<=thin:))[A-Za-z][\w$#.]{0,63}/(?P<v>[^\s/@'\"]{1,128})"),
+       password_value, left=r"(?:(?<![\w/.:-])|(?<=thin:))[A-Za-z][\w$#.]{0,63}/(?P<v>[^\s/@'\"]{1,128})"),
     _r("password_assignment",
        rf"(?i:userid|(?<![\w-])(?:sqlplus|conn(?:ect)?)(?:{_W1}-\w{{1,16}}){{0,4}}){_W}[= \t]{_W}"
-       r"[\"']?[A-Za-z][\w$#.]{0,63}/(?P<v>[^\s/@'\"]{1,128})", "userid sqlplus connect", _password_value),
+       r"[\"']?[A-Za-z][\w$#.]{0,63}/(?P<v>[^\s/@'\"]{1,128})", "userid sqlplus connect", password_value),
     # "the password is hunter2", "password for db01 was: x", "login with password x"
     _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}(?:(?i:for|of|on){_W1}[^\s]{{1,64}}{_W1})?"
        rf"(?i:is|was|=|set{_W1}to|changed{_W1}to|reset{_W1}to|will{_W1}be|should{_W1}be){_W}:?{_W1}{_WORD_VALUE}",
-       "pass pwd pw", _spoken_password),
+       "pass pwd pw", spoken_password),
     # XML elements: <password>x</password>, <db:apiKey>x</db:apiKey>
     _r("password_assignment", r"(?i:password|passwd|pwd)>(?P<v>[^<\s][^<]{0,4095})</", "password> passwd> pwd>",
-       _password_value, left=r"<[\w:.-]{0,40}"),
+       password_value, left=r"<[\w:.-]{0,40}"),
     _r("secret_assignment", r"(?i:secret|token)>(?P<v>[^<\s][^<]{0,4095})</", "secret> token>",
-       _secret_value, left=r"<[\w:.-]{0,40}"),
-    _r("secret_assignment", r"(?i:key)>(?P<v>[^<\s][^<]{0,4095})</", "key>", _secret_value,
+       secret_value, left=r"<[\w:.-]{0,40}"),
+    _r("secret_assignment", r"(?i:key)>(?P<v>[^<\s][^<]{0,4095})</", "key>", secret_value,
        left=r"<[\w:.-]{0,32}(?i:api|access|private|signing|encryption|secret|client|master|license)[_-]?"),
     _r("password_assignment", rf"(?i:password|passwd){_W1}(?P<v>[^\s\"']{{1,512}})", "password passwd",
-       _password_value,  # .netrc
+       password_value,  # .netrc
        left=rf"(?i:\b(?:machine{_W1}\S{{1,253}}|default)){_W1}(?i:login){_W1}\S{{1,128}}{_W1}"),
-    _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}{_WORD_VALUE}", "pass pwd pw", _spoken_password,
+    _r("password_assignment", rf"(?i:{_PW_WORDS}){_W1}{_WORD_VALUE}", "pass pwd pw", spoken_password,
        left=rf"(?i:\b(?:with|using|use|enter|typed?)(?:{_W1}the)?){_W1}"),
     _r("secret_assignment", rf"(?i:\b(?:secret|token|(?:api|access|secret|private|signing|encryption|master){_W}key"
        rf"|credentials?)){_W1}(?i:is|was|set{_W1}to){_W}:?{_W1}{_WORD_VALUE}",
-       "secret token api access private signing encryption master credential", _secret_value),
+       "secret token api access private signing encryption master credential", secret_value),
     _r("secret_assignment", rf"(?<![:/])(?i:{_SECRET_KEYS}){_KEY_END}{_SEP}{_VALUE}", _SECRET_WORDS,
-       _secret_value),
-    _r("secret_assignment", rf"(?<=(?<!\S)--)(?i:{_SECRET_KEYS}){_FLAG_VALUE}", _SECRET_WORDS, _secret_value),
+       secret_value),
+    _r("secret_assignment", rf"(?<=(?<!\S)--)(?i:{_SECRET_KEYS}){_FLAG_VALUE}", _SECRET_WORDS, secret_value),
     # second net, for vendors not named above: a lowercase prefix and a long random body ("figd_…", "sbp_…",
     # "tskey-auth-…"), and any key=value whose value looks random whatever the key is called
     _r("vendor_token", r"\.[\w-]{6}\.[\w-]{27,40}(?![\w.-])", "",  # a Discord bot token
        left=r"(?<![\w.-])[MNO][A-Za-z0-9]{23,27}"),
-    _r("vendor_token", rf"[_-](?=[\w-]{{28}}){_MIXED_WORD}[A-Za-z0-9][\w-]{{27,255}}(?![\w-])", "", _random_looking,
+    _r("vendor_token", rf"[_-](?=[\w-]{{28}}){_MIXED_WORD}[A-Za-z0-9][\w-]{{27,255}}(?![\w-])", "", random_looking,
        left=r"(?<![\w.-])[a-z][a-z0-9]{1,9}(?:[_-][a-z0-9]{2,8})?"),
     _r("high_entropy_value", rf"(?:=|:(?=[ \t\"']))(?<![=:]=){_W}{_OPEN_Q}(?P<v>{_MIXED_VALUE}"
-       r"[A-Za-z0-9+/_~.-]{20,4096}={0,2})(?![\w+/=~.-])", "", _random_looking,
+       r"[A-Za-z0-9+/_~.-]{20,4096}={0,2})(?![\w+/=~.-])", "", random_looking,
        left=rf"(?<![\w.:/-])(?!{_ID_KEY})[A-Za-z][\w.-]{{0,40}}{_KEY_END}{_W}"),
 )
 
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(rule.kind for rule in RULES))
-
-
-# --- reach: how far back a match begins before the first character it replaces -------------------------
-
-_UNBOUNDED = _sre_constants.MAXREPEAT
-
-
-def _width(items: list[tuple[Any, Any]]) -> int:
-    sub = _sre_parser.SubPattern(_sre_parser.State(), items)
-    return int(sub.getwidth()[1])
-
-
-def _prefix(items: list[tuple[Any, Any]], groups: set[int]) -> tuple[int, bool]:
-    """The longest text a match can consume before entering one of ``groups`` (and whether it can enter one)."""
-    reach = 0
-    for op, av in items:
-        if op is _sre_constants.SUBPATTERN:
-            group, _, _, body = av
-            if group in groups:
-                return reach, True
-            inner, found = _prefix(list(body), groups)
-            if found:
-                return reach + inner, True
-        elif op is _sre_constants.BRANCH:
-            found_in = [_prefix(list(branch), groups) for branch in av[1]]
-            if any(found for _, found in found_in):
-                return reach + max(w for w, found in found_in if found), True
-        elif op in (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT, _sre_constants.POSSESSIVE_REPEAT):
-            _, hi, body = av
-            inner, found = _prefix(list(body), groups)
-            if found:
-                return (_UNBOUNDED if hi == _UNBOUNDED else reach + (hi - 1) * _width(list(body)) + inner), True
-        reach += _width([(op, av)])
-    return reach, False
-
-
-def _lookbehinds(items: list[tuple[Any, Any]]) -> int:
-    """The widest look-behind anywhere in the pattern: it reads text before the match start."""
-    widest = 0
-    for op, av in items:
-        if op in (_sre_constants.ASSERT, _sre_constants.ASSERT_NOT) and av[0] < 0:
-            widest = max(widest, _width(list(av[1])))
-        for part in av if isinstance(av, (list, tuple)) else ():
-            if isinstance(part, _sre_parser.SubPattern):
-                widest = max(widest, _lookbehinds(list(part)))
-            elif isinstance(part, list):
-                for branch in part:
-                    if isinstance(branch, _sre_parser.SubPattern):
-                        widest = max(widest, _lookbehinds(list(branch)))
-    return widest
-
-
-def max_lookback(rule: Rule) -> int:
-    """How many characters before the first character it replaces a match of ``rule`` may start (or read).
-
-    A stream redactor that keeps this much already-sent text as context recognises every secret whose
-    value is still to come. Raises ``ValueError`` for a rule whose reach is unbounded (a ``+`` or ``*`` in
-    front of the value): every rule must have a finite one.
-    """
-    parsed = _sre_parser.parse(rule.regex.pattern)
-    groups = {rule.regex.groupindex[name] for name in rule.value_groups}
-    reach = _prefix(list(parsed), groups)[0] if groups else 0
-    reach += _lookbehinds(list(parsed))
-    if rule.left is not None:
-        reach += 96 + _lookbehinds(list(_sre_parser.parse(rule.left.pattern)))  # redact._LEFT_WINDOW
-    if reach >= _UNBOUNDED:
-        raise ValueError(f"rule {rule.kind} ({rule.regex.pattern[:60]}…) can reach back without bound")
-    return reach
-
-
-MAX_LOOKBACK: int = max(max_lookback(rule) for rule in RULES)

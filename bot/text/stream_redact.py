@@ -53,7 +53,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from bot.text.redact import redact, squeeze_blanks
-from bot.text.redact_rules import MAX_LOOKBACK
+from bot.text.redact_reach import MAX_LOOKBACK
 from bot.text.sanitize import clean_text
 
 __all__ = ["DEFAULT_CONTEXT", "DEFAULT_WINDOW", "StreamScrubber", "default_scrub"]
