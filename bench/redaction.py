@@ -7,7 +7,7 @@ Three inputs:
   events    the loghub lines scrubbed as one CloudWatch event stream (redact_events), which also
             looks for secrets split over consecutive events (current code only)
 
-Baseline in the same run: the redactor at ``--rev`` (default ``HEAD``), its two modules extracted
+Baseline in the same run: the redactor at ``--rev`` (default ``HEAD``), its modules extracted
 with ``git show`` into a temporary package, so the rules and code of both are measured on the same
 machine under the same load.
 
@@ -36,10 +36,10 @@ def _load_revision(rev: str, into: Path) -> Callable[[str], str]:
     pkg = into / "oldredact"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    for name in ("redact.py", "redact_rules.py"):
-        src = subprocess.run(["git", "show", f"{rev}:bot/text/{name}"], cwd=REPO, check=True,
-                             capture_output=True, text=True).stdout
-        (pkg / name).write_text(src.replace("bot.text.redact_rules", "oldredact.redact_rules"))
+    for name in ("redact.py", "redact_rules.py", "redact_checks.py"):
+        shown = subprocess.run(["git", "show", f"{rev}:bot/text/{name}"], cwd=REPO, capture_output=True, text=True)
+        if shown.returncode == 0:  # redact_checks.py exists only in later revisions
+            (pkg / name).write_text(shown.stdout.replace("bot.text.redact_", "oldredact.redact_"))
     sys.path.insert(0, str(into))
     module = importlib.import_module("oldredact.redact")
     return module.redact  # type: ignore[no-any-return]
