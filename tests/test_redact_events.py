@@ -62,3 +62,11 @@ def test_a_match_across_events_neither_hides_a_secret_in_the_next_event_nor_eats
     out = redact_events(Redactor(), events)
     assert "Jyxp**cr1TQ" not in out[1] and "password is" in out[1]
     assert "hunter2x" not in out[2] and out[3] == events[3]
+
+
+def test_key_body_lines_alone_are_redacted_but_a_certificate_body_is_kept() -> None:
+    cert = pem(random.Random(23), "CERTIFICATE").split("\n")
+    events = ["INFO reading key", *KEY[2:-2], "INFO loaded cert:", *cert, "INFO done"]
+    out = redact_events(Redactor(), events)
+    assert not [line for line in KEY[2:-2] if line in "\n".join(out)]
+    assert out[-len(cert) - 2:] == events[-len(cert) - 2:]

@@ -13,7 +13,9 @@ events joined, in order within each log stream:
   Only rules that name a shape or a key count here: the random-looking nets would take an id at
   the end of one line glued to the first word of the next for a token;
 * a ``-----END … PRIVATE KEY-----`` event whose BEGIN line is not among the events (the read
-  started inside the key): the base64 lines right before it are the key's body.
+  started inside the key): the base64 lines right before it are the key's body; and three or
+  more full-width (64-character) base64 events with no BEGIN before them (a read that began and
+  ended inside a key; a certificate, whose BEGIN line is there, is kept).
 
 Then each event is redacted on its own as before. The output has exactly as many messages as
 the input, in the same order; an event with nothing found comes back unchanged.
@@ -37,6 +39,8 @@ _RECORD_START = re.compile(r"\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\d{6} \d{6}|[A
 _KEY_END = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
 _KEY_BEGIN = "-----BEGIN"
 _KEY_LINE = re.compile(r"[ \t]*[A-Za-z0-9+/=]{16,}[ \t]*(?:\\n)?")  # one body line of a PEM block
+_PEM_BODY_LINE = re.compile(r"[A-Za-z0-9+/]{64}")  # a full-width line of a PEM body (RFC 7468)
+_MIN_BODY_LINES = 3
 
 _Marks = list[list[tuple[int, int, str]]]
 
@@ -184,6 +188,28 @@ def _key_tails(run: list[str], marks: _Marks) -> Counter[str]:
             marks[i].append((0, end.end(), "private_key"))
             counts["private_key"] += 1
         begun = False
+    return counts + _key_bodies(run, marks)
+
+
+def _key_bodies(run: list[str], marks: _Marks) -> Counter[str]:
+    """A run of full-width PEM body lines with neither BEGIN nor END among the events (a read that began
+    and ended inside a key). A certificate's body looks the same; one whose BEGIN line is there is kept."""
+    counts: Counter[str] = Counter()
+    inside = False  # after a BEGIN line (of a certificate: a key's body is marked already), until its END
+    i = 0
+    while i < len(run):
+        if _KEY_BEGIN in run[i]:
+            inside = True
+        elif "-----END" in run[i]:
+            inside = False
+        j = i
+        while j < len(run) and not marks[j] and _PEM_BODY_LINE.fullmatch(run[j]):
+            j += 1
+        if j - i >= _MIN_BODY_LINES and not inside:
+            for k in range(i, j):
+                marks[k].append((0, len(run[k]), "private_key"))
+            counts["private_key"] += 1
+        i = max(j, i + 1)
     return counts
 
 
