@@ -136,6 +136,7 @@ def test_the_echoed_command_and_the_q_header_are_redacted_and_cleaned(bot: Runni
         assert not [c for c in INERT if c in shown]
     assert "[REDACTED:github_token]" in parent["text"] and header.startswith("Q: why does the deploy fail")
     assert "[REDACTED:github_token]" in header
+    assert bot.slack.wait_for(lambda: "Working on" in json.dumps(bot.slack.ephemerals("C-echo")), 10)
     acks = json.dumps(bot.slack.ephemerals("C-echo"))  # the "Working on …" ack echoes the command too
     assert "Working on" in acks and GHP not in acks and "\\u001b" not in acks and "\\u202e" not in acks
     assert GHP not in _everything_sent(bot, llm)
