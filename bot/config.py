@@ -238,6 +238,10 @@ SPECS: dict[str, Spec] = {
     "stream_holdback_chars": Spec(
         "CLOUDOPS_STREAM_HOLDBACK_CHARS", 256, "Newest streamed text held back so a secret is redacted whole", int
     ),
+    "stream_context_chars": Spec(
+        "CLOUDOPS_STREAM_CONTEXT_CHARS", 1024,
+        "Streamed text already sent kept for rules that look back; never less than the rules' reach", int
+    ),
     "log_format": Spec("CLOUDOPS_LOG_FORMAT", "auto", "auto|json|console for our own logs"),
     "log_level": Spec("CLOUDOPS_LOG_LEVEL", "INFO", "Our own log level"),
 }
@@ -334,6 +338,7 @@ class Settings:
     stream_append_interval_s: float
     stream_update_interval_s: float
     stream_holdback_chars: int
+    stream_context_chars: int
     log_format: str
     log_level: str
     source: dict[str, str] = field(default_factory=dict, compare=False)  # field -> env|file|default

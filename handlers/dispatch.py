@@ -22,7 +22,7 @@ import structlog
 from bot import calllog, deadline
 from bot.aws import loggroups
 from bot.errors import CloudOpsError, UserInputError
-from bot.models import Reply, Request, Usage
+from bot.models import Fact, Reply, Request, Section, Usage
 from bot.text.sanitize import clean_text
 from handlers.capability import Capability
 from handlers.guard import check_access, check_rate
@@ -35,6 +35,22 @@ Admitted = tuple[Capability, list[str]]
 
 def error_reply(exc: CloudOpsError) -> Reply:
     return Reply(title="Sorry, that didn't work", summary=exc.message[:500], hint=exc.hint, ok=False)
+
+
+def scrub_reply(reply: Reply, services: Services) -> Reply:
+    """Every text a reply shows, scrubbed once more on its way out (idempotent: already-redacted text stays).
+
+    Handlers scrub what they gather, but a title quotes the user's question, an error message quotes AWS
+    or the model endpoint, a note quotes an exception: this is the one place no such path can skip.
+    """
+    scrub = services.scrub
+
+    def section(sec: Section) -> Section:
+        facts = tuple(Fact(scrub(f.label), scrub(f.value)) for f in sec.facts)
+        return replace(sec, title=scrub(sec.title), text=scrub(sec.text), facts=facts)
+
+    return replace(reply, title=scrub(reply.title), summary=scrub(reply.summary), hint=scrub(reply.hint),
+                   notes=tuple(scrub(n) for n in reply.notes), sections=tuple(section(s) for s in reply.sections))
 
 
 def admit(request: Request, services: Services) -> Admitted:
@@ -136,7 +152,7 @@ def handle(request: Request, services: Services, admitted: Admitted | None = Non
         ledger.usage, ledger.prompts, ledger.correlation_id = usage, reply.prompts, reply.correlation_id
         current = calllog.current()
         ops = list(current.operations) if current is not None else []
-        reply = replace(reply, aws_operations=tuple(dict.fromkeys(ops)))
+        reply = replace(scrub_reply(reply, services), aws_operations=tuple(dict.fromkeys(ops)))
         if deliver is not None:
             deliver(reply, ledger.command)
     return reply, ledger.command, ledger.outcome

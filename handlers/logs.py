@@ -28,8 +28,8 @@ def gather_logs(services: Services, group: str, terms: list[str], window_s: int)
 
 def scrubbed_events(services: Services, result: LogQueryResult) -> list[LogEvent]:
     limit = services.settings.max_line_chars
-    return [LogEvent(e.timestamp_ms, clamp_line(services.scrub(e.message), limit), e.stream)
-            for e in result.events]
+    return [LogEvent(e.timestamp_ms, clamp_line(e.message, limit), e.stream)
+            for e in services.scrub_events(result.events)]
 
 
 def compact_text(services: Services, events: list[LogEvent]) -> tuple[str, int, int]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.aws.accounts import AwsAccounts, Target
 from bot.aws.parallel import Parallel
+from bot.aws.records import LogEvent
 from bot.aws.session import AwsClients
 from bot.config import Settings
 from bot.llm.client import LlmClient, ModelClient
@@ -16,6 +17,7 @@ from bot.metrics import Metrics
 from bot.store import MemoryStore, Store
 from bot.store_redis import make_store
 from bot.text.redact import Redactor
+from bot.text.redact_events import redact_events
 from bot.text.sanitize import clean_text
 from handlers.budget import TokenBudget
 from prompts import PromptLibrary
@@ -49,6 +51,14 @@ class Services:
     def scrub(self, text: str) -> str:
         """Untrusted text → safe to send: control/zero-width chars stripped, secrets redacted (and counted)."""
         return self.redactor.redact(clean_text(text)).text
+
+    def scrub_events(self, events: Sequence[LogEvent]) -> list[LogEvent]:
+        """Log events → safe to send: messages scrubbed as the event stream they are (a key logged one
+        line per event, a token split over two events), stream names scrubbed too."""
+        streams = [e.stream for e in events]
+        messages = redact_events(self.redactor, [clean_text(e.message) for e in events], streams)
+        names = {stream: self.scrub(stream) for stream in dict.fromkeys(streams)}
+        return [LogEvent(e.timestamp_ms, m, names[e.stream]) for e, m in zip(events, messages, strict=True)]
 
     def model_block_reason(self, user: str) -> str | None:
         """Why the model may not be used for this user now (None = it may)."""

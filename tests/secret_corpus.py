@@ -218,6 +218,120 @@ def _context_cases(g: random.Random) -> Iterator[SecretCase]:
     yield SecretCase("private_key", s, f"users:\n- name: admin\n  user:\n    client-key-data: {s}")
 
 
+def unusual_cases(g: random.Random) -> Iterator[SecretCase]:
+    """Shapes a red team got past the first rule set (issue 16): older AWS tokens, auth schemes beyond
+    Basic/Bearer, cookies, passwords with '/' or '+' or in "user/password@host", prose, URL encoding,
+    more vendors' tokens, and random values under keys no rule names."""
+    ts = timestamp(g)
+    for head in ("FQoDYXdzE", "AQoDYXdzE", "FwoGZXIvYXdzE", "IgoJb3JpZ2luX2VjE", "AQoEXAMPLE"):
+        s = head + rand(g, B64, 300)
+        yield SecretCase("aws_session_token", s, f"{ts} DEBUG assumed role, credentials {s} cached")
+    s = "IQoJb3JpZ2luX2VjE" + rand(g, B64, 300)
+    yield SecretCase("aws_session_token", s, f"$ aws configure set aws_session_token {s} --profile prod")
+    s = rand(g, B64, 200)
+    yield SecretCase("aws_session_token", s, f"aws sts ... --session-token {s}")
+    for scheme, s in (("token", rand(g, HEX, 40)), ("SSWS", "00" + rand(g, URLSAFE, 40)),
+                      ("ApiKey", rand(g, B64, 44)), ("Splunk", fake_uuid(g)), ("Bot", rand(g, URLSAFE, 59)),
+                      ("Negotiate", rand(g, B64, 80)), ("Key", rand(g, ALNUM, 32)),
+                      ("Token token=", rand(g, HEX, 32))):
+        yield SecretCase("auth_header", s, f"{ts} DEBUG > Authorization: {scheme} {s}".replace("= ", "="))
+    s = rand(g, B64, 44)
+    yield SecretCase("auth_header", s, f'{{"headers": {{"authorization": "ApiKey {s}", "accept": "*/*"}}}}')
+    s = "00" + rand(g, URLSAFE, 40)
+    yield SecretCase("auth_header", s, f"okta call failed; retry with SSWS {s}")
+    s = rand(g, URLSAFE, 32)
+    yield SecretCase("cookie", s, f"{ts} > Cookie: _ga=GA1.2.3; sessionid={s}; theme=dark")
+    s = rand(g, URLSAFE, 40)
+    yield SecretCase("cookie", s, f"{ts} < Set-Cookie: __Host-session={s}; Path=/; Secure; HttpOnly; SameSite=Lax")
+    for fmt in ("postgresql://app:{p}@db.internal:5432/orders", "mongodb://root:{p}@mongo-0.mongo:27017/admin"):
+        p = rand(g, ALNUM, 8) + "/" + rand(g, ALNUM, 4) + "+" + rand(g, ALNUM, 6)
+        yield SecretCase("db_connection_string", p, f"{ts} ERROR connect {fmt.format(p=p)} refused")
+    for fmt in ("sqlplus scott/{p}@//db01.example.com:1521/ORCLPDB1", "jdbc:oracle:thin:scott/{p}@db01:1521:ORCL",
+                "expdp userid=system/{p}@orcl directory=DUMP", "sqlplus -s admin/{p}@prod"):
+        p = password(g)
+        yield SecretCase("password_assignment", p, f"{ts} INFO run: {fmt.format(p=p)}")
+    for fmt in ("the new password is {p}.", "DB password for orders was: {p}", "login with password {p} failed",
+                "admin password changed to {p}", "your temporary password is '{p}'"):
+        p = password(g)
+        yield SecretCase("password_assignment", p, f"{ts} INFO {fmt.format(p=p)}")
+    s = rand(g, URLSAFE, 32)
+    yield SecretCase("secret_assignment", s, f"{ts} INFO the api key is {s}, keep it safe")
+    p = password(g)
+    yield SecretCase("password_assignment", quote(p, safe=""),
+                     f"POST /login body=user%3Dbob%26password%3D{quote(p, safe='')}%26next%3D%2F")
+    s = rand(g, URLSAFE, 32)
+    yield SecretCase("secret_assignment", s, f"q=%7B%22client_secret%22%3A%22{s}%22%7D")
+    for s in ("dckr_pat_" + rand(g, URLSAFE, 27), "figd_" + rand(g, URLSAFE, 40), "sbp_" + rand(g, HEX, 40),
+              "gsk_" + rand(g, ALNUM, 52), "r8_" + rand(g, ALNUM, 37), "tskey-auth-" + rand(g, ALNUM, 30),
+              "ntn_" + rand(g, DIGITS, 11) + rand(g, ALNUM, 35), "key-" + rand(g, HEX, 32),
+              "pat-na1-" + fake_uuid(g), "xai-" + rand(g, ALNUM, 80), "pcsk_" + rand(g, ALNUM, 60),
+              "AstraCS:" + rand(g, UPPER + LOWER, 24) + ":" + rand(g, HEX, 64)):
+        yield SecretCase("vendor_token", s, f"{ts} WARN upstream rejected credential {s} (401)")
+    for prefix in ("zq", "acme", "wxyz_live"):  # vendors no rule names: a prefix and a long random body
+        s = f"{prefix}_{rand(g, ALNUM, 40)}"
+        yield SecretCase("vendor_token", s, f"{ts} WARN auth failed for {s}")
+    p = rand(g, ALNUM, 6) + "@" + rand(g, ALNUM, 4) + "/" + rand(g, ALNUM, 6)  # '@' and '/' unencoded
+    yield SecretCase("db_connection_string", p, f"{ts} ERROR dial mongodb://app:{p}@mongo-0:27017/admin failed")
+    s = rand(g, ALNUM, 40)
+    yield SecretCase("password_in_url", s, f"{ts} INFO git fetch https://{s}@git.example.com/org/infra.git")
+    p = password(g)
+    yield SecretCase("password_assignment", p, f"machine api.example.com login deploy@example.com password {p}")
+    s = rand(g, ALNUM + "+/", 32)
+    yield SecretCase("secret_assignment", s, f"{ts} WARN the signing key is {s} (rotate it)")
+    body = "\n".join(rand(g, B64, 64) for _ in range(3))
+    yield SecretCase("private_key", body, f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 3\n"
+                                          f"{body}\nPrivate-MAC: {rand(g, HEX, 64)}")
+    s = f"xoxc-{rand(g, DIGITS, 11)}-{rand(g, DIGITS, 12)}-{rand(g, DIGITS, 13)}-{rand(g, HEX, 64)}"
+    yield SecretCase("slack_token", s, f"{ts} DEBUG client token {s}")
+    for s in ("MT" + rand(g, ALNUM, 24) + "." + rand(g, URLSAFE, 6) + "." + rand(g, URLSAFE, 38),
+              "1//0" + rand(g, URLSAFE, 60)):
+        yield SecretCase("vendor_token", s, f"{ts} WARN upstream rejected credential {s} (401)")
+    p = password(g)
+    yield SecretCase("password_assignment", p, f"{ts} DEBUG <config><db><user>app</user><password>{p}</password></db>")
+    s = rand(g, ALNUM, 32)
+    yield SecretCase("secret_assignment", s, f"<soap:Header><auth:ApiKey>{s}</auth:ApiKey></soap:Header>")
+    block = quote(pem(g, "RSA PRIVATE KEY"), safe="")
+    body = block.split("%0A", 1)[1].rsplit("%0A", 1)[0]
+    yield SecretCase("private_key", body, f"POST /certs body=name%3Dapi%26key%3D{block}%26ttl%3D3600")
+    for s in ("AKID" + rand(g, ALNUM, 32), "tfp_" + rand(g, URLSAFE, 59)):
+        yield SecretCase("vendor_token", s, f"{ts} WARN upstream rejected credential {s} (401)")
+    p = password(g)
+    yield SecretCase("password_assignment", p, f"{ts} DEBUG smtp user=alerts pw={p} host=mail.internal")
+    for key in ("X-Upstream-Signature", "session_blob", "HMAC", "dsn_token_blob"):
+        s = rand(g, ALNUM + "+/", 40)
+        yield SecretCase("high_entropy_value", s, f"{ts} DEBUG {key}={s} status=403")
+
+
+def hard_negatives() -> list[str]:
+    """Lines near the new rules that must come out unchanged (the false-positive guard)."""
+    return [
+        "Authorization: Bearer", "authorization failed for user bob: policy denies s3:GetObject",
+        "Authorization header missing; returning 401", "authorization: none",
+        "cookie consent banner: accepted", "Set-Cookie header too large (8192 bytes), dropped",
+        "password is incorrect", "Password is required.", "password was changed by admin",
+        "the password is too-short", "password is expired", "login with password failed", "enter password:",
+        "the token is expired", "api key is missing", "secret is not set",
+        "library/nginx@sha256:" + "ab" * 32, "pulled 123.dkr.ecr.us-east-1.amazonaws.com/api@sha256:" + "cd" * 32,
+        "mail to jane@example.com cc bob@corp.example.org", "images/logo@2x.png served in 3ms",
+        "uses: actions/checkout@v4", "refs/heads/main@{1}", "node_modules/@babel/core/lib/index.js",
+        "https://example.com:443/users/@alice/profile", "http://10.0.0.1:8080/health -> 200",
+        "checkout-7d9f8b6c5d-x2x9q Running", "request_id=0f8fad5b-d9cb-469f-a165-70867728950e",
+        "sha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "etag=\"d41d8cd98f00b204e9800998ecf8427e\"", "trace_id=1-5759e988-bd862e3fe1be46a994272793",
+        "class=org.apache.hadoop.hdfs.server.datanode.DataNode", "instance=i-0abc1234def567890 state=running",
+        "get_UserAccountSettingsForTenant2 called", "version=v1.2.3-rc4+build.5678",
+        "path=/api/v1/orders/12345?limit=50&cursor=abc", "blk_-1608999687919862906 replicated",
+        "user=bob action=password_reset status=ok", "mysql -u root -p shop",
+        "postgres://localhost:5432/orders", "Connection: keep-alive; Accept: */*",
+        "level=info msg=\"cache warmed\" keys=1200 took=35ms", "spark.executor.memory=4g",
+        "<Contents><Key>logs/2024/05/01/app-7f3a9c1d.log.gz</Key><Size>5120</Size></Contents>",
+        "<Error><Code>NoSuchKey</Code><Key>exports/orders-2024-05.csv</Key></Error>",
+        "x-amz-id-2: Q7PRJ5WkmZ8oVJR4Rkk9nNqT9bbAT6rv0k6ZkyeL2f0t2k7XplR8x+Fk3Z8h5CThD0fhnQHbM3U=",
+        "requestId=Q7PRJ5WkmZ8oVJR4Rkk9nNqT9bbAT6rv0k6Zky traceId: 4bf92f3577b34da6a3ce929d0e0e4736Aa9",
+        '<script integrity="sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC">',
+    ]
+
+
 def build_corpus(seed: int = 1337) -> list[SecretCase]:
     """Every kind, each embedded in several log formats (JSON, key=value, trace, URL, header)."""
     g = random.Random(seed)
@@ -229,6 +343,7 @@ def build_corpus(seed: int = 1337) -> list[SecretCase]:
                 cases.append(SecretCase(kind, secret, template.format(s=secret, ts=timestamp(g),
                                                                       rid=fake_uuid(g))))
     cases.extend(_context_cases(g))
+    cases.extend(unusual_cases(g))
     return cases
 
 

@@ -191,3 +191,20 @@ def test_text_from_a_tool_calling_step_is_replaced_and_the_status_line_cleared(
     shown = message_text(reply)
     assert "want to look at which alarms" not in shown and "How I checked" in shown
     assert shown.count(_escaped(SENTENCES[4])) == 2
+
+
+def test_a_value_far_behind_its_key_is_redacted_before_any_piece_is_sent(bot: Running, llm: FakeLLMServer) -> None:
+    """``password:`` + 1,100 spaces + value: more than the old 1,024 characters of context, so the value
+    used to go out in a chat.appendStream before the final update redacted it."""
+    slack = bot.slack
+    value = "Zq81-hunter2-xKp9"
+    summary = " ".join(SENTENCES) + " The orders db password:" + " " * 1100 + value + " is stale. " + ANSWER
+    llm.script(Scripted(content=summary, chunk_chars=24, chunk_delay_s=0.002))
+    before = len(slack.calls())
+    _, reply = _ask(bot, "what is wrong with the orders db?", "C-stream-gap")
+    streamed = [_chunk_text(c) for c in slack.calls()[before:] if c.method.endswith("Stream")]
+    assert len(streamed) >= 3, "the answer was streamed"
+    sent = [json.dumps(c.params) for c in slack.calls()[before:]]
+    assert not [body for body in sent if value in body or value[:8] in body]
+    shown = message_text(reply)
+    assert "[REDACTED:password_assignment]" in shown and "is stale" in shown

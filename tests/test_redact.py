@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.text.redact import KINDS, Redactor, redact, redact_with_counts
-from tests.secret_corpus import ALNUM, HEX, SecretCase, benign_lines, build_corpus, fake_uuid, rand
+from bot.text.redact import KINDS, Redactor, redact, redact_with_counts, squeeze_blanks
+from tests.secret_corpus import ALNUM, HEX, SecretCase, benign_lines, build_corpus, fake_uuid, hard_negatives, rand
 
 CORPUS = build_corpus()
 BENIGN = benign_lines(n=400)
@@ -55,6 +55,11 @@ def test_ordinary_log_lines_come_out_unchanged(line: str) -> None:
     result = redact_with_counts(line)
     assert result.text == line
     assert dict(result.counts) == {}
+
+
+@pytest.mark.parametrize("line", hard_negatives())
+def test_prose_ids_digests_and_emails_near_the_new_rules_are_not_secrets(line: str) -> None:
+    assert redact(line) == line
 
 
 @pytest.mark.parametrize("line", [
@@ -144,7 +149,7 @@ def test_never_crashes_and_reports_only_known_kinds(text: str) -> None:
     result = redact_with_counts(text)
     assert set(result.counts) <= set(KINDS)
     if not result.counts:
-        assert result.text == text  # nothing found: not a single character changed
+        assert result.text == squeeze_blanks(text)  # nothing found: nothing changed but overlong blank runs
 
 
 @_PROPERTY
@@ -158,3 +163,21 @@ def test_redaction_is_idempotent(text: str) -> None:
 @given(_BENIGN_TEXT)
 def test_non_secret_text_is_never_changed_or_lengthened(text: str) -> None:
     assert redact(text) == text
+
+
+def test_every_rule_reaches_back_a_bounded_distance_and_an_unbounded_one_is_refused() -> None:
+    import re
+
+    from bot.text.redact_reach import MAX_LOOKBACK, max_lookback
+    from bot.text.redact_rules import RULES, Rule
+
+    assert 0 < MAX_LOOKBACK == max(max_lookback(rule) for rule in RULES) <= 1024  # the stream context default
+    loose = Rule("password_assignment", re.compile(r"password[ \t]*[=:][ \t]*(?P<v>\S+)"), ("password",),
+                 value_groups=("v",))
+    with pytest.raises(ValueError, match="without bound"):
+        max_lookback(loose)
+
+
+def test_a_value_1100_blanks_after_its_key_is_still_found() -> None:
+    out = redact("password:" + " " * 1100 + "Zq81-hunter2 ok\tsecret=\t\t" + "\t" * 60 + "Zq81xKp90aaBBccDD")
+    assert "hunter2" not in out and "Zq81xKp9" not in out

@@ -151,3 +151,14 @@ def test_slack_control_sequences_are_not_safe(s: str) -> None:
 @pytest.mark.parametrize("s", ["a < b", "x > y", "plain text", "&lt;!channel&gt;", "", "1 <= 2"])
 def test_text_without_control_sequences_is_safe(s: str) -> None:
     assert is_safe_mrkdwn(s)
+
+
+def test_untrusted_text_is_escaped_unlinked_and_cannot_ping() -> None:
+    from bot.text.mrkdwn import defang_urls, untrusted
+
+    out = untrusted("see https://a.evil.example/x?y=1 [m](ftp://h.io) <!here> @channel WWW.Evil.com ops@here.com")
+    assert out == ("see https[:]//a[.]evil[.]example/x?y=1 [m]\u200b(ftp[:]//h[.]io) &lt;!here&gt; \uff20channel "
+                   "WWW[.]Evil[.]com ops@here.com")
+    assert is_safe_mrkdwn(out)
+    assert defang_urls("no links: v1.2.3 file.log api-1.internal") == "no links: v1.2.3 file.log api-1.internal"
+    assert untrusted(untrusted("https://x.io")) == untrusted("https://x.io")  # defanging twice changes nothing

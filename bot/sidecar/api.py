@@ -119,7 +119,9 @@ def logs_route(ctx: Context, req: Request) -> Response:
             dispatch.permit(request, LOGS, ctx.services)
             result = gather_logs(ctx.services, group, terms, window)
     except CloudOpsError as exc:
-        raise from_cloudops(exc) from None
+        error = from_cloudops(exc)  # AWS's own words may quote a secret: scrubbed like Slack's error replies
+        error.error, error.hint = ctx.services.scrub(error.error), ctx.services.scrub(error.hint)
+        raise error from None
     matched = scrubbed_events(ctx.services, result)
     events = matched[-limit:]
     body: dict[str, Any] = {

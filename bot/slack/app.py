@@ -108,7 +108,7 @@ class SlackBot:
             return
         text = str(body.get("text", "")).strip()
         line = f" — busy, you are number {place} in line" if place else ""
-        ack(text=f":mag: Working on {inline_code('/cloudops ' + text[:200])}{line}. "
+        ack(text=f":mag: Working on {inline_code('/cloudops ' + self.services.scrub(text)[:200])}{line}. "
                  "The answer will appear in a thread in this channel.")
         self.metrics.ack_seconds.labels("command").observe(time.perf_counter() - t0)
         self.queue.submit(lambda: self._run_command(body))
@@ -184,7 +184,8 @@ class SlackBot:
         if admitted is None:
             return
         request, route = admitted
-        parent = f"<@{escape(request.user)}> asked: {inline_code('/cloudops ' + request.text[:300])}"
+        asked = self.services.scrub(request.text)[:300]  # cleaned and redacted like everything else we post
+        parent = f"<@{escape(request.user)}> asked: {inline_code('/cloudops ' + asked)}"
         try:
             parent_ts = self.poster.post_text(request.channel, parent)
         except PostError as exc:

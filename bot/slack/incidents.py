@@ -209,7 +209,8 @@ class IncidentWatcher:
             try:
                 reply = evidence_pack(alarm, self.services.at(seen.target), request)
             except CloudOpsError as exc:
-                self.replies.post_text_safely(inc.channel, inc.ts, f":warning: Evidence pack failed: {exc.message}")
+                self.replies.post_text_safely(inc.channel, inc.ts,
+                                              f":warning: Evidence pack failed: {self._escape(exc.message)}")
                 return
             for message in render(reply):
                 self.poster.post(inc.channel, message, inc.ts)

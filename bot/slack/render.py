@@ -1,7 +1,9 @@
 """Reply → Slack messages (Block Kit + fallback text), escaped and split to Slack's limits.
 
-Everything that came from AWS, the model or users is escaped (`&`, `<`, `>`), which is what stops a
-`<!channel>` in a log line from pinging anyone. Limits: 50 blocks and 40,000 chars per message, 3,000
+Everything that came from AWS, the model or users goes through ``mrkdwn.untrusted`` (the same neutraliser
+as streamed text): escaped (`&`, `<`, `>`), which stops a `<!channel>` in a log line from pinging anyone,
+`@here`-style broadcasts and markdown links broken, URLs defanged; code blocks are only escaped (Slack
+links nothing inside them). Limits: 50 blocks and 40,000 chars per message, 3,000
 chars per section, 150 per header, 10 fields of 2,000. Long answers become several thread messages,
 never a silent truncation.
 """
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import Reply, Section
-from bot.text.mrkdwn import code_block, escape
+from bot.text.mrkdwn import code_block, escape, untrusted
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -77,10 +79,10 @@ def _code_sections(raw: str) -> list[dict[str, Any]]:
 def section_blocks(sec: Section) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if sec.title:
-        blocks.append(_mrkdwn_section(f"*{escape(sec.title)[:MAX_SECTION - 2]}*"))
+        blocks.append(_mrkdwn_section(f"*{untrusted(sec.title)[:MAX_SECTION - 2]}*"))
     if sec.facts:
         for i in range(0, len(sec.facts), MAX_FIELDS):
-            fields = [{"type": "mrkdwn", "text": f"*{escape(f.label)}*\n{escape(f.value)}"[:MAX_FIELD]}
+            fields = [{"type": "mrkdwn", "text": f"*{untrusted(f.label)}*\n{untrusted(f.value)}"[:MAX_FIELD]}
                       for f in sec.facts[i:i + MAX_FIELDS]]
             blocks.append({"type": "section", "fields": fields})
     if sec.text:
@@ -88,7 +90,7 @@ def section_blocks(sec: Section) -> list[dict[str, Any]]:
             blocks += _code_sections(sec.text)
         else:
             # markdown=True sections were written by us; their untrusted parts were escaped by the handler.
-            body = sec.text if sec.markdown else escape(sec.text)
+            body = sec.text if sec.markdown else untrusted(sec.text)
             blocks += [_mrkdwn_section(p) for p in split_text(body, SAFE_SECTION)]
     return blocks
 
@@ -96,15 +98,15 @@ def section_blocks(sec: Section) -> list[dict[str, Any]]:
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(reply.title, MAX_HEADER)}]
     if not reply.ok:
-        body = f":warning: {escape(reply.summary)}"
+        body = f":warning: {untrusted(reply.summary)}"
         if reply.hint:
-            body += f"\n*Try:* {escape(reply.hint)}"
+            body += f"\n*Try:* {untrusted(reply.hint)}"
         blocks += [_mrkdwn_section(p) for p in split_text(body, SAFE_SECTION)]
     elif reply.summary:
-        blocks += [_mrkdwn_section(p) for p in split_text(escape(reply.summary), SAFE_SECTION)]
+        blocks += [_mrkdwn_section(p) for p in split_text(untrusted(reply.summary), SAFE_SECTION)]
     for sec in reply.sections:
         blocks += section_blocks(sec)
-    context = [escape(n) for n in reply.notes]
+    context = [untrusted(n) for n in reply.notes]
     if reply.usage is not None:
         u = reply.usage
         context.append(f"model {escape(u.model)} · {u.prompt_tokens + u.completion_tokens:,} tokens · "
@@ -122,8 +124,8 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
 
 
 def _fallback(reply: Reply) -> str:
-    head = escape(reply.title)
-    body = escape(reply.summary)
+    head = untrusted(reply.title)
+    body = untrusted(reply.summary)
     text = f"{head}\n{body}" if body else head
     return text[:3000]
 

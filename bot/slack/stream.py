@@ -28,7 +28,6 @@ are what we call, through the same Poster (retries, metrics) as every other Slac
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -42,22 +41,19 @@ from bot.config import Settings
 from bot.models import Reply
 from bot.slack.poster import Poster, PostError
 from bot.slack.render import SAFE_SECTION, SlackMessage, split_text
-from bot.text.mrkdwn import escape, neutralize_mentions_plain
+from bot.text.mrkdwn import untrusted
 from bot.text.redact import redact
 from bot.text.sanitize import clean_text
-from bot.text.stream_redact import StreamScrubber
+from bot.text.stream_redact import DEFAULT_CONTEXT, StreamScrubber
 
 log = structlog.get_logger("cloudops.slack")
 MAX_STREAM_CHARS = 12_000  # Slack: markdown_text per call and per streamed message
 MAX_UPDATE_BLOCKS = 50
-_MD_LINK = re.compile(r"\](?=[(\[:])")  # "](url)", "][ref]", "]: url" (a definition) make a link in markdown
-_NO_LINK = "]\u200b"  # a zero-width space after "]" leaves the text as written and no link
 
 
 def scrub_for_slack(text: str) -> str:
     """Raw model text → safe streamed text. Pure, because StreamScrubber runs it over and over."""
-    escaped = escape(redact(clean_text(text)))
-    return _MD_LINK.sub(_NO_LINK, neutralize_mentions_plain(escaped))
+    return untrusted(redact(clean_text(text)))
 
 
 class _Mode(Enum):
@@ -81,6 +77,7 @@ class AnswerStream:
 
     def __init__(self, poster: Poster, channel: str, thread_ts: str, *, user: str, team: str,
                  append_interval_s: float, update_interval_s: float, holdback_chars: int,
+                 context_chars: int = DEFAULT_CONTEXT,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._poster = poster
         self._channel = channel
@@ -91,9 +88,10 @@ class AnswerStream:
         self._append_s = append_interval_s
         self._update_s = update_interval_s
         self._holdback = holdback_chars
+        self._context_chars = context_chars
         self._clock = clock
         self._lock = threading.Lock()
-        self._scrubber = StreamScrubber(scrub_for_slack, window=holdback_chars)
+        self._scrubber = StreamScrubber(scrub_for_slack, window=holdback_chars, context=context_chars)
         self._mode = _Mode.IDLE
         self._ts: str | None = None
         self._open = False  # a stream that still needs chat.stopStream
@@ -111,7 +109,7 @@ class AnswerStream:
         return cls(poster, channel, thread_ts, user=user, team=team,
                    append_interval_s=settings.stream_append_interval_s,
                    update_interval_s=settings.stream_update_interval_s,
-                   holdback_chars=settings.stream_holdback_chars)
+                   holdback_chars=settings.stream_holdback_chars, context_chars=settings.stream_context_chars)
 
     @property
     def shown(self) -> bool:
@@ -128,7 +126,7 @@ class AnswerStream:
 
     def discard(self) -> None:
         with self._lock:
-            self._scrubber = StreamScrubber(scrub_for_slack, window=self._holdback)
+            self._scrubber = StreamScrubber(scrub_for_slack, window=self._holdback, context=self._context_chars)
             self._pending = ""
             self._dirty = self._dirty or bool(self._sent)
 

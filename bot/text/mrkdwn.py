@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["BACKTICK_LOOKALIKE", "code_block", "escape", "inline_code", "is_safe_mrkdwn",
-           "neutralize_mentions_plain"]
+__all__ = ["BACKTICK_LOOKALIKE", "code_block", "defang_urls", "escape", "inline_code", "is_safe_mrkdwn",
+           "neutralize_mentions_plain", "untrusted"]
 
 BACKTICK_LOOKALIKE = "\u02cb"
 _FENCE_RUN = re.compile(r"`{3,}")
 _BROADCAST = re.compile(r"(?<![\w.@])@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)  # not user@here.com
 # '<' followed by a sigil, or any '<…>' pair: what Slack may read as a mention or link.
 _CONTROL = re.compile(r"<(?:[!@#]|[^<>]*>)")
+_MD_LINK = re.compile(r"\](?=[(\[:])")  # "](url)", "][ref]", "]: url" (a definition) make a link in markdown
+_NO_LINK = "]\u200b"  # a zero-width space after "]" leaves the text as written and no link
+# A scheme URL or a www. host, up to whitespace or an escaped/raw angle bracket or quote
+_URL = re.compile(r"(?i)\b(?:(?P<scheme>[a-z][a-z0-9+.-]{1,15})://|(?=www\.))(?P<host>[^\s/?#<>&\"'`|]*)")
 
 
 def escape(s: str) -> str:
@@ -59,6 +63,32 @@ def neutralize_mentions_plain(s: str) -> str:
     literally in plain_text; anything bound for mrkdwn must go through :func:`escape`.
     """
     return _BROADCAST.sub("\uff20", s)
+
+
+def defang_urls(s: str) -> str:
+    """``https://evil.example/x`` → ``https[:]//evil[.]example/x``: readable, and no Slack client links it.
+
+    Slack turns a URL in message text into a link wherever it appears outside code; text from logs or
+    the model must not hand the reader a clickable link the bot never checked. Only the scheme and the
+    host change (the path stays as written); the brackets are visible characters, so no later pass
+    (``clean_text`` drops zero-width ones) can re-arm the link.
+    """
+
+    def one(m: re.Match[str]) -> str:
+        head = f"{m.group('scheme')}[:]//" if m.group("scheme") else ""
+        return head + m.group("host").replace(".", "[.]")
+
+    return _URL.sub(one, s) if ("://" in s or "www." in s.lower()) else s
+
+
+def untrusted(s: str) -> str:
+    """Text we did not write, for mrkdwn or markdown outside code: escaped, no pings, no links.
+
+    The one neutraliser for every message path (streamed pieces and posted blocks alike): Slack's
+    ``&<>`` escaping, ``@here``/``@channel``/``@everyone`` that cannot notify, markdown link syntax
+    broken (``](``), and URLs defanged.
+    """
+    return defang_urls(_MD_LINK.sub(_NO_LINK, neutralize_mentions_plain(escape(s))))
 
 
 def is_safe_mrkdwn(s: str) -> bool:

@@ -20,7 +20,10 @@ redacted again, so redacting twice gives the same text.
 Limits (deliberate): an unquoted value ends at whitespace or ``, ; & < > ( ) [ ] { }``
 (log delimiters), so a password containing one of those is redacted only up to it;
 values are matched up to 4096 characters (8192 for AWS session tokens), so a longer
-value keeps its tail. Both keep the cost per keyword hit bounded.
+value keeps its tail. Both keep the cost per keyword hit bounded. Runs of more than 32
+spaces or tabs are cut to 32 before matching (every rule's separator is bounded by that), so
+the output differs from the input in those runs even when nothing was found; no rule reaches
+further back than ``MAX_LOOKBACK`` characters before what it replaces (computed from the rules).
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from types import MappingProxyType
 
 import ahocorasick
 
-from bot.text.redact_rules import KINDS, RULES, Rule
+from bot.text.redact_rules import KINDS, MAX_BLANKS, RULES, Rule
 
-__all__ = ["KINDS", "RedactionResult", "Redactor", "redact", "redact_with_counts"]
+__all__ = ["KINDS", "RedactionResult", "Redactor", "Span", "redact", "redact_with_counts", "squeeze_blanks"]
 
 _log = logging.getLogger(__name__)
 _MAX_PASSES = 4  # a redaction can expose a new match (e.g. a value split by a finding); rerun until stable
@@ -44,6 +47,8 @@ _LEFT_WINDOW = 96  # how far back a rule's ``left`` part may reach
 _ESCAPES = re.compile(r"\\[nrt]")
 _MARKER = re.compile(r"\[REDACTED:[a-z0-9_]+\]")
 _NO_COUNTS: Mapping[str, int] = MappingProxyType({})
+_LONG_BLANKS = re.compile(rf"[ \t]{{{MAX_BLANKS + 1},}}")
+_SPACES = " " * (MAX_BLANKS + 1)
 
 OnRedact = Callable[[str, int], None]
 
@@ -66,6 +71,27 @@ class _Finding:
     start: int
     end: int
     rule: Rule
+    origin: int  # where the whole match (keyword, separator and value) begins and ends
+    until: int
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One replaced piece ``[start, end)`` of kind ``kind``, found by a match over ``[origin, until)``."""
+
+    start: int
+    end: int
+    kind: str
+    origin: int
+    until: int
+
+
+def squeeze_blanks(text: str) -> str:
+    """Runs of more than ``MAX_BLANKS`` spaces/tabs cut to that many: no rule crosses a longer run, so
+    ``password:`` + 1,100 spaces + a value is still one finding (and a match's reach stays bounded)."""
+    if "\t" not in text and _SPACES not in text:
+        return text
+    return _LONG_BLANKS.sub(lambda m: m.group()[:MAX_BLANKS], text)
 
 
 def _lower_same_length(text: str) -> str:
@@ -80,14 +106,19 @@ def _lower_same_length(text: str) -> str:
     return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
-def _add(findings: list[_Finding], priority: int, rule: Rule, match: re.Match[str], start: int) -> None:
+def _add(findings: list[_Finding], priority: int, rule: Rule, match: re.Match[str], start: int,
+         left: re.Match[str] | None) -> None:
+    origin = start
     end = match.end()
     for name in rule.value_groups:
         if match.start(name) >= 0:
             start, end = match.span(name)
             break
+    else:
+        if left is not None and "v" in left.re.groupindex and left.start("v") >= 0:
+            start, end = left.span("v")  # the value sits before the keyword ("user/password@host")
     if start < end:
-        findings.append(_Finding(priority, start, end, rule))
+        findings.append(_Finding(priority, start, end, rule, origin, match.end()))
 
 
 def _accepted(rule: Rule, value: str) -> bool:
@@ -144,6 +175,9 @@ class Redactor:
         self._on_redact = on_redact
         self._rules = RULES
         keyword_rules: dict[str, list[tuple[int, int]]] = {}
+        # Rules with no keyword are searched over the whole text: their trigger ("=", "_") is so common
+        # that a regex scan in C is cheaper than a Python step per keyword hit.
+        self._scanned = tuple((index, rule) for index, rule in enumerate(RULES) if not rule.keywords)
         for index, rule in enumerate(RULES):
             for keyword in rule.keywords:
                 keyword_rules.setdefault(keyword, []).append((index, len(keyword)))
@@ -160,7 +194,8 @@ class Redactor:
         return KINDS
 
     def redact(self, text: str) -> RedactionResult:
-        """Redact ``text``; the result's text equals the input exactly when nothing was found."""
+        """Redact ``text``; the result's text equals the input, blank runs squeezed, when nothing was found."""
+        text = squeeze_blanks(text)
         current, counts = self._pass(text)
         if not counts:
             return RedactionResult(text, _NO_COUNTS)
@@ -171,15 +206,42 @@ class Redactor:
                 break
             for kind, n in counts.items():
                 totals[kind] = totals.get(kind, 0) + n
-        if self._on_redact is not None:
-            for kind, n in totals.items():
-                try:
-                    self._on_redact(kind, n)
-                except Exception:  # a metrics failure must not drop the (already redacted) text
-                    _log.exception("on_redact hook failed for kind %s", kind)
+        self.report(totals)
         return RedactionResult(current, MappingProxyType(totals))
 
+    def spans(self, text: str) -> list[Span]:
+        """What one pass over ``text`` would replace, in position order, without replacing it.
+
+        For callers that redact pieces of text they hold apart (log events): a match found over
+        the pieces joined can be cut back onto each piece (see :mod:`bot.text.redact_events`).
+        """
+        return sorted(self._resolve(text, self._find(text))[0], key=lambda s: s.start)
+
+    def report(self, counts: Mapping[str, int]) -> None:
+        """Count findings made outside :meth:`redact` (same hook, same failure handling)."""
+        if self._on_redact is None:
+            return
+        for kind, n in counts.items():
+            try:
+                self._on_redact(kind, n)
+            except Exception:  # a metrics failure must not drop the (already redacted) text
+                _log.exception("on_redact hook failed for kind %s", kind)
+
     def _pass(self, text: str) -> tuple[str, dict[str, int]]:
+        findings = self._find(text)
+        if not findings:
+            return text, {}
+        pieces, counts = self._resolve(text, findings)
+        out: list[str] = []
+        pos = 0
+        for piece in sorted(pieces, key=lambda s: s.start):
+            out.append(text[pos:piece.start])
+            out.append(f"[REDACTED:{piece.kind}]")
+            pos = piece.end
+        out.append(text[pos:])
+        return "".join(out), counts
+
+    def _find(self, text: str) -> list[_Finding]:
         rules = self._rules
         tried: set[tuple[int, int]] = set()
         findings: list[_Finding] = []
@@ -194,20 +256,29 @@ class Redactor:
                 if match is None:
                     continue
                 start = pos
+                left = None
                 if rule.left is not None:
                     left = rule.left.search(text, max(0, pos - _LEFT_WINDOW), pos)
                     if left is None:
                         continue
                     start = left.start()
-                _add(findings, index, rule, match, start)
-        if not findings:
-            return text, {}
-        return self._apply(text, findings)
+                _add(findings, index, rule, match, start, left)
+        for index, rule in self._scanned:
+            for match in rule.regex.finditer(text):
+                left = None
+                start = match.start()
+                if rule.left is not None:
+                    left = rule.left.search(text, max(0, start - _LEFT_WINDOW), start)
+                    if left is None:
+                        continue
+                    start = left.start()
+                _add(findings, index, rule, match, start, left)
+        return findings
 
     @staticmethod
-    def _apply(text: str, findings: list[_Finding]) -> tuple[str, dict[str, int]]:
+    def _resolve(text: str, findings: list[_Finding]) -> tuple[list[Span], dict[str, int]]:
         covered = _Covered()
-        pieces: list[tuple[int, int, str]] = []
+        pieces: list[Span] = []
         counts: dict[str, int] = {}
         for f in sorted(findings, key=lambda f: (f.priority, f.start)):
             new = covered.gaps(f.start, f.end)
@@ -219,15 +290,8 @@ class Redactor:
             covered.add(f.start, f.end)
             kind = f.rule.kind
             counts[kind] = counts.get(kind, 0) + 1
-            pieces.extend((s, e, kind) for s, e in new)
-        out: list[str] = []
-        pos = 0
-        for start, end, kind in sorted(pieces):
-            out.append(text[pos:start])
-            out.append(f"[REDACTED:{kind}]")
-            pos = end
-        out.append(text[pos:])
-        return "".join(out), counts
+            pieces.extend(Span(s, e, kind, f.origin, f.until) for s, e in new)
+        return pieces, counts
 
 
 _DEFAULT = Redactor()

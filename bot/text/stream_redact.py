@@ -16,8 +16,11 @@ full-text scrub would remove is ever sent, in one piece or spread over several, 
 * a secret together with the words that identify it (``password: x``, ``Bearer x``, an
   access key id and its secret) spans fewer than ``window`` characters (default 256):
   text that arrives later cannot change how a settled prefix is scrubbed;
-* the rules look back at most ``_CONTEXT`` (1024) characters of cleaned text: sent text is
-  kept that far as context (the default rules reach 200, ``mysql`` … ``-p``).
+* the rules look back at most ``MAX_LOOKBACK`` characters (computed from the rules'
+  patterns, every separator bounded; 335 today) before what they replace, and runs of blanks
+  are squeezed to 32 first: sent text is kept, squeezed, that far as context (``context``,
+  default 1024, never less than ``MAX_LOOKBACK``). So ``password:`` + 1,100 spaces, sent, still
+  has its key in the context when the value arrives.
 
 Held back on purpose, however long it gets (so the hold-back is bounded by ``window`` for
 ordinary prose, not for these):
@@ -49,15 +52,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from bot.text.redact import redact
+from bot.text.redact import redact, squeeze_blanks
+from bot.text.redact_reach import MAX_LOOKBACK
 from bot.text.sanitize import clean_text
 
-__all__ = ["DEFAULT_WINDOW", "StreamScrubber", "default_scrub"]
+__all__ = ["DEFAULT_CONTEXT", "DEFAULT_WINDOW", "StreamScrubber", "default_scrub"]
 
 DEFAULT_WINDOW = 256
-# Sent text kept (cleaned) for rules that look back: mysql … -p reaches 200 characters, but a
-# value redacted in between shortens the gap on the redactor's next pass, so keep more.
-_CONTEXT = 1024
+# Sent text kept (cleaned, blanks squeezed) for rules that look back, at least MAX_LOOKBACK; more by
+# default because a value redacted in between shortens a gap on the redactor's next pass.
+DEFAULT_CONTEXT = 1024
 _STEP = 16  # new characters before the next attempt: Slack updates are rate-limited anyway
 _MAX_ATTEMPTS = 4  # candidate cuts tried per chunk before waiting for more text
 _MIN_RETRY = 32  # after every candidate failed, wait for this much (or a quarter more) text
@@ -95,11 +99,13 @@ class StreamScrubber:
     Not thread-safe: one instance per streamed answer. After :meth:`finish` it is closed.
     """
 
-    def __init__(self, scrub: Scrub = default_scrub, *, window: int = DEFAULT_WINDOW) -> None:
+    def __init__(self, scrub: Scrub = default_scrub, *, window: int = DEFAULT_WINDOW,
+                 context: int = DEFAULT_CONTEXT) -> None:
         if window < 1:
             raise ValueError("window must be >= 1")
         self._scrub = scrub
         self._window = window
+        self._context_chars = max(context, MAX_LOOKBACK)
         self._context = ""  # raw text already sent (its tail), for rules that look back
         self._context_scrubbed: str | None = None
         self._pending = ""  # raw text received but not sent
@@ -155,7 +161,7 @@ class StreamScrubber:
     def _advance(self, cut: int) -> None:
         # Kept cleaned, so the context is what the rules see: a long escape the cleaning drops
         # must not push the words before it (``--password``) out of reach.
-        self._context = clean_text(self._context + self._pending[:cut])[-_CONTEXT:]
+        self._context = squeeze_blanks(clean_text(self._context + self._pending[:cut]))[-self._context_chars:]
         self._context_scrubbed = None
         self._pending = self._pending[cut:]
 
