@@ -21,7 +21,8 @@ from bot.slack.app import SlackBot
 
 log = structlog.get_logger("cloudops.slack")
 STALE_PINGS = 2.0  # a pong normally answers each ping within milliseconds; two missed ones is a dead link
-STALE_SLACK_S = 1.0  # plus this, for a ping sent late by a busy process (not a dead link)
+STALE_SLACK_S = 1.0  # plus this, for a ping sent late by a busy process (not a dead link)…
+STALE_MIN_S = 3.0  # …and never less than slack_sdk's own bound at sub-second intervals (its int() rounds down)
 
 
 class SocketRunner:
@@ -31,7 +32,7 @@ class SocketRunner:
                                          concurrency=bot.settings.slack_concurrency)
         self._stop = threading.Event()
         self._poll = poll_s
-        self._stale_s = STALE_PINGS * bot.settings.slack_ping_interval_s + STALE_SLACK_S
+        self._stale_s = max(STALE_PINGS * bot.settings.slack_ping_interval_s + STALE_SLACK_S, STALE_MIN_S)
         self._session: Any = None  # the SDK's current Connection, and when we first saw it
         self._since = 0.0
         self._replaced: Any = None  # the stale session already being replaced
