@@ -197,7 +197,7 @@ SPECS: dict[str, Spec] = {
     ),
     "slack_ping_interval_s": Spec(
         "CLOUDOPS_SLACK_PING_INTERVAL_S", 10.0,
-        "Socket Mode ping interval; no pong for 2 intervals = link down: /status says so, a new socket is opened",
+        "Socket Mode ping interval; no pong for 2 intervals + 1 s = link down: /status says so, a new socket is opened",
         float
     ),
     "slack_concurrency": Spec("CLOUDOPS_SLACK_CONCURRENCY", 32, "Threads that read envelopes and ack them", int),

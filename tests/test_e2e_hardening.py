@@ -214,7 +214,7 @@ def test_a_dropped_socket_is_reported_down_and_replaced_within_two_ping_interval
                     seen_down = time.monotonic() - dropped
                     break
                 time.sleep(0.1)
-            assert seen_down is not None and seen_down < 2 * 1.0 + 1.5, seen_down
+            assert seen_down is not None and seen_down < 2 * 1.0 + 2.0, seen_down  # was 5.5 s
             assert slack.wait_for(lambda: slack.connections_opened > opened, 10)
             reconnected = time.monotonic() - dropped
             assert reconnected < 5, reconnected

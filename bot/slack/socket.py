@@ -3,9 +3,9 @@
 slack_sdk's own check calls a link stale only after four ping intervals without a pong, and reports
 ``is_connected()`` from whether a socket object exists, so after an abrupt drop /status said
 "connected" for most of a minute. The watcher here applies a tighter bound of its own: no pong for
-``STALE_PINGS`` ping intervals (``CLOUDOPS_SLACK_PING_INTERVAL_S``) means the link is down; it is
-reported as such at once, the stale session is closed and a new one opened without waiting for the
-SDK's next check.
+``STALE_PINGS`` ping intervals (``CLOUDOPS_SLACK_PING_INTERVAL_S``) plus ``STALE_SLACK_S`` means the link
+is down; it is reported as such at once, the stale session is closed and a new one opened without
+waiting for the SDK's next check.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from bot.slack.app import SlackBot
 
 log = structlog.get_logger("cloudops.slack")
 STALE_PINGS = 2.0  # a pong normally answers each ping within milliseconds; two missed ones is a dead link
+STALE_SLACK_S = 1.0  # plus this, for a ping sent late by a busy process (not a dead link)…
+STALE_MIN_S = 3.0  # …and never less than slack_sdk's own bound at sub-second intervals (its int() rounds down)
 
 
 class SocketRunner:
@@ -30,7 +32,7 @@ class SocketRunner:
                                          concurrency=bot.settings.slack_concurrency)
         self._stop = threading.Event()
         self._poll = poll_s
-        self._stale_s = STALE_PINGS * bot.settings.slack_ping_interval_s + poll_s
+        self._stale_s = max(STALE_PINGS * bot.settings.slack_ping_interval_s + STALE_SLACK_S, STALE_MIN_S)
         self._session: Any = None  # the SDK's current Connection, and when we first saw it
         self._since = 0.0
         self._replaced: Any = None  # the stale session already being replaced
