@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from bot import calllog
 from bot.config import Settings
-from bot.errors import AwsAccessDenied, AwsThrottled, CloudOpsError, NotFoundError, UpstreamError
+from bot.errors import AwsAccessDenied, AwsThrottled, CloudOpsError, DryRunPassed, NotFoundError, UpstreamError
 from bot.metrics import Metrics
 
 _THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
@@ -62,8 +62,10 @@ class AwsClients:
                 self._clients[service] = self._session.client(service, config=self._config)  # type: ignore[call-overload]
             return self._clients[service]
 
-    def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """Call ``operation`` (CamelCase API name) on ``service`` with accounting and typed errors."""
+    def call(self, service: str, operation: str, /, **kwargs: Any) -> dict[str, Any]:
+        """Call ``operation`` (CamelCase API name) on ``service`` with accounting and typed errors.
+
+        Positional-only, because some APIs have parameters named ``service`` (ECS UpdateService)."""
         client = self.client(service)
         method: Callable[..., dict[str, Any]] = getattr(client, _snake(operation))
         start = time.perf_counter()
@@ -122,6 +124,8 @@ def classify(service: str, operation: str, exc: ClientError) -> tuple[str, Excep
     code = exc.response.get("Error", {}).get("Code", "")
     msg = exc.response.get("Error", {}).get("Message", "")
     action = f"{service}:{operation}"
+    if code == "DryRunOperation":  # EC2's "this would have succeeded" for DryRun=True
+        return "ok", DryRunPassed(f"{action} would succeed")
     if code in _THROTTLE:
         return "throttled", AwsThrottled(
             "aws", f"AWS is throttling {action} even after retries",
