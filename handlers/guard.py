@@ -60,6 +60,10 @@ def _check_action(request: Request, settings: Settings) -> None:
         raise NotAllowedError("actions are proposed and approved in Slack only", "use `/cloudops do …` in Slack")
     if not _allowed(settings.access_read_channels, request.channel):
         raise NotAllowedError("CloudOps is not enabled in this channel", "use one of the channels the operator enabled")
+    rules = [rule for accounts in settings.action_rules.values() for rule in accounts.values()]
+    if not any(rule.allows(rule.request, request.user, request.user_groups) for rule in rules):
+        raise NotAllowedError("you are not on the list of people who may propose actions",
+                              "ask the bot's operator (CLOUDOPS_ACTION_RULES)")
 
 
 def check_rate(request: Request, store: Store, settings: Settings, metrics: Metrics) -> None:

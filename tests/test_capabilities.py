@@ -148,12 +148,15 @@ def test_action_capabilities_are_refused_on_every_path_unless_enabled_and_outsid
     for source in (Source.COMMAND, Source.MENTION, Source.QUERY, Source.CLI):
         with pytest.raises(NotAllowedError, match="not enabled"):
             check_access(Request(text="x", source=source), Access.ACTION, Settings.from_values())
-    enabled = Settings.from_values(actions_enabled=True, action_rules={"ec2-reboot": {"*": {"approve": ["U2"]}}},
+    enabled = Settings.from_values(actions_enabled=True,
+                                   action_rules={"ec2-reboot": {"*": {"request": ["U1"], "approve": ["U2"]}}},
                                    action_roles={"default": "arn:aws:iam::123456789012:role/cloudops-actions"})
     for source in (Source.QUERY, Source.CLI):
         with pytest.raises(NotAllowedError, match="in Slack only"):
             check_access(Request(text="x", source=source), Access.ACTION, enabled)
-    check_access(Request(text="x", source=Source.COMMAND), Access.ACTION, enabled)
+    with pytest.raises(NotAllowedError, match="who may propose actions"):
+        check_access(Request(text="x", source=Source.COMMAND, user="U3"), Access.ACTION, enabled)
+    check_access(Request(text="x", source=Source.COMMAND, user="U1"), Access.ACTION, enabled)
 
 
 def test_the_model_is_offered_propose_action_only_when_actions_are_enabled(services: Services) -> None:

@@ -13,6 +13,7 @@ them and reports Success.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -213,11 +214,11 @@ def test_a_failed_precondition_proposes_nothing(c: Cluster) -> None:
     assert not [x for x in c.proxy.calls(mark) if x.writes or x.dry_run]
 
 
-def test_someone_not_allowed_to_request_gets_no_proposal(c: Cluster) -> None:
+def test_someone_not_allowed_to_request_is_told_privately_and_nothing_is_posted(c: Cluster) -> None:
     mark = c.proxy.mark()
-    _, replies = c.run.command("do ec2-reboot act-web-1", channel="C-act-nobody", user=OTHER)
-    assert "you may not propose ec2-reboot in account default" in text_of(replies[0])
-    assert not c.proxy.calls(mark)
+    c.slack.send_slash_command("do ec2-reboot act-web-1", user=OTHER, channel="C-act-nobody")
+    assert c.told("C-act-nobody", OTHER, "you are not on the list of people who may propose actions")
+    assert c.slack.channel_messages("C-act-nobody") == [] and not c.proxy.calls(mark)
 
 
 @pytest.mark.parametrize(("command", "write", "verified"), [
@@ -249,6 +250,34 @@ def test_the_model_can_only_propose(c: Cluster) -> None:
     tool_result = [m["content"] for m in c.llm.received()[-1]["messages"] if m["role"] == "tool"][-1]
     assert "Nothing has changed" in tool_result
     assert not [x for x in c.proxy.calls(mark) if x.writes]
+
+
+def test_every_model_tool_only_reads_and_propose_action_only_proposes(c: Cluster) -> None:
+    """Each tool of the model's toolbox, exercised against AWS: at the edge, no call writes (the only
+    write-named calls are DryRuns), and propose_action leaves a pending proposal, nothing more."""
+    from bot.errors import CloudOpsError
+    from bot.models import Request, Source
+    from handlers import registry
+    from handlers.actions.proposals import PENDING, Proposals, collect
+    from handlers.toolbox import build_tools
+
+    args = {"list_instances": {}, "list_log_groups": {}, "get_alarms": {"state": "ALL"},
+            "search_logs": {"group": "api", "window": "1h"}, "get_instance_metrics": {"instance": "act-web-1"},
+            "propose_action": {"action": "ec2-stop", "target": "act-web-1"}}
+    services = c.bots[0].services
+    request = Request(text="", source=Source.COMMAND, user=REQ, channel="C-act-tools", thread_ts="1.0")
+    tools = build_tools(services, request, registry.CAPABILITIES)
+    assert {t.name for t in tools} == set(args), "a tool without a case here"
+    mark = c.proxy.mark()
+    made = collect()
+    for tool in tools:
+        with contextlib.suppress(CloudOpsError):  # a refusal is an answer too; its AWS calls were recorded
+            tool.fn(args[tool.name])
+    calls = c.proxy.calls(mark)
+    assert {x.operation for x in calls} >= {"DescribeInstances", "DescribeAlarms", "StopInstances"}
+    assert not [x for x in calls if x.writes], [x.action for x in calls if x.writes]
+    assert [x.action for x in calls if x.dry_run] == ["ec2:StopInstances"]
+    assert len(made) == 1 and Proposals(services.store).get(made[0]).status == PENDING  # type: ignore[union-attr]
 
 
 @pytest.fixture

@@ -87,14 +87,17 @@ class AwsClients:
             raise UpstreamError("aws", f"AWS {service} {operation} failed: {type(exc).__name__}",
                                 "check AWS credentials and region (cloudops-bot check-config)") from exc
         finally:
-            record_call(self._metrics, service, operation, outcome, time.perf_counter() - start)
+            record_call(self._metrics, service, operation, outcome, time.perf_counter() - start,
+                        dry_run=kwargs.get("DryRun") is True)
 
 
-def record_call(metrics: Metrics | None, service: str, operation: str, outcome: str, took: float) -> None:
-    """Every AWS call, whoever made it, lands in the request's call log (audit) and in the metrics."""
+def record_call(metrics: Metrics | None, service: str, operation: str, outcome: str, took: float, *,
+                dry_run: bool = False) -> None:
+    """Every AWS call, whoever made it, lands in the request's call log (audit) and in the metrics.
+    A ``DryRun`` is logged as such, so an audit line never shows a write that was only tried."""
     log = calllog.current()
     if log is not None:
-        log.aws(f"{service}:{operation}", took)
+        log.aws(f"{service}:{operation}" + (" (DryRun)" if dry_run else ""), took)
     if metrics is not None:
         metrics.aws_calls.labels(service, operation, outcome).inc()
         metrics.aws_seconds.labels(service, operation).observe(took)

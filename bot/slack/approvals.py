@@ -58,7 +58,7 @@ def card(p: Proposal) -> SlackMessage:
     """The proposal as a card; buttons only while it is pending."""
     status = _STATUS.get(p.status, p.status)
     if p.decided_by:
-        status += f" by <@{escape(p.decided_by)}>"
+        status += (" by " if p.status == "rejected" else " · approved by ") + f"<@{escape(p.decided_by)}>"
     lines = [f"*{escape(p.action)}* on *{escape(p.label)}* in `{escape(p.where)}`",
              f"Requested by <@{escape(p.requester)}> · expires {flow.expires_text(p)} · proposal `{p.id}`",
              f"*Expected effect:* {escape(p.effect)}",

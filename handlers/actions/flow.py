@@ -112,8 +112,8 @@ def decide(pid: str, user: str, groups: frozenset[str], approve: bool, services:
     if p is None:
         raise NotAllowedError("I no longer have that proposal", "propose it again if it is still needed")
     if p.status != PENDING:
-        decided = {REJECTED: "rejected", APPROVED: "approved"}.get(p.status, f"approved (now {p.status})")
-        raise _refuse(p, stage, user, services, f"this proposal was already {decided} by {p.decided_by}")
+        how = {REJECTED: "rejected", APPROVED: "approved"}.get(p.status, f"approved (now {p.status})")
+        raise _refuse(p, stage, user, services, f"this proposal was already {how} by {p.decided_by}")
     now = services.clock().timestamp()
     if now >= p.expires:
         raise _refuse(p, stage, user, services, "this proposal has expired",
