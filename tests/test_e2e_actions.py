@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 import pytest
+from structlog.testing import capture_logs
 
 from bot.runtime import Bot
 from cloudops_demo.aws import MotoSandbox
@@ -137,6 +138,20 @@ def _propose(c: Cluster, channel: str, text: str, user: str = REQ) -> tuple[str,
 
 
 def test_an_approved_reboot_runs_exactly_once_across_replicas_under_the_approvers_session(c: Cluster) -> None:
+    with capture_logs() as logs:
+        _approved_once(c)
+    lines = [e for e in logs if e.get("event") == "action" and e.get("action") == "ec2-reboot"
+             and e.get("outcome") == "ok"]
+    by_stage = {e["stage"]: e for e in lines}
+    assert [e["stage"] for e in lines] == ["proposal", "approval", "execution", "verification"], lines
+    winner = by_stage["execution"]["approver"]  # whichever click a replica claimed first
+    assert by_stage["execution"]["requester"] == REQ and winner in (BOSS, BOSS2)
+    assert by_stage["execution"]["aws_request_id"] and by_stage["execution"]["target"] == c.instances["act-web-1"]
+    refused = [e for e in logs if e.get("event") == "action" and e.get("outcome") == "refused"]
+    assert {e["by"] for e in refused} >= {REQ, OTHER} and len(refused) == 5  # requester, other, 3 late clicks
+
+
+def _approved_once(c: Cluster) -> None:
     ch, mark = "C-act-once", c.proxy.mark()
     root, card = _propose(c, ch, "do ec2-reboot act-web-1")
     text = text_of(card)
@@ -164,7 +179,8 @@ def test_an_approved_reboot_runs_exactly_once_across_replicas_under_the_approver
     assert writes[0].params["InstanceId.1"] == c.instances["act-web-1"]
     assert writes[0] in _by_action_role(calls), "the write was signed by the bot's own credentials"
     sessions = [x.params.get("RoleSessionName", "") for x in calls if x.operation == "AssumeRole"]
-    assert any(s.startswith("cloudops-act-U-boss") for s in sessions), sessions
+    approver = next(s.split("-")[2] + "-" + s.split("-")[3] for s in sessions if s.startswith("cloudops-act-"))
+    assert approver in (BOSS, BOSS2) and f"approved by <@{approver}>" in text_of(c.card(ch, root)), sessions
     assert any(s.startswith("cloudops-check-U-req") for s in sessions), sessions
     assert {x.action for x in _by_action_role(calls)} <= _granted()
 

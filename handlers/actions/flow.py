@@ -86,13 +86,16 @@ def propose(request: Request, spec: ActionSpec, args: list[str], services: Servi
         raise UserInputError(f"{spec.name} needs a target", f"`/cloudops do {spec.name} {spec.target_usage}`")
     plan = spec.plan(actor(services, target, session_name("check", request.user)), rest, services.settings)
     now = services.clock().timestamp()
+    clean = services.scrub  # names, tags and AWS messages are untrusted: they end up on a card and in logs
     p = Proposal(id=new_id(), action=spec.name, account=target.account, region=target.region, target=plan.target,
-                 label=plan.label, effect=plan.effect, checks=plan.checks, params=plan.params,
+                 label=clean(plan.label)[:200], effect=clean(plan.effect)[:500],
+                 checks=tuple(clean(c)[:300] for c in plan.checks), params=plan.params,
                  requester=request.user, channel=request.channel, thread_ts=request.thread_ts or "",
                  created=now, expires=now + services.settings.action_ttl_s)
     if plan.blocked:
-        audit("proposal", p, "blocked", services, reason=plan.blocked)
-        raise NotAllowedError(f"not proposed: {plan.blocked}", "; ".join(plan.checks))
+        blocked = clean(plan.blocked)[:300]
+        audit("proposal", p, "blocked", services, reason=blocked)
+        raise NotAllowedError(f"not proposed: {blocked}", "; ".join(p.checks))
     Proposals(services.store).put(p, now)
     note(p.id)
     audit("proposal", p, "ok", services)
@@ -144,11 +147,12 @@ def execute(p: Proposal, spec: ActionSpec, services: Services) -> tuple[Proposal
         clients = actor(services, target, session_name("act", p.decided_by, p.id))
         done = spec.execute(clients, _plan(p))
     except CloudOpsError as exc:
-        failed = p.with_(status=FAILED, result=exc.message)
+        failed = p.with_(status=FAILED, result=services.scrub(exc.message)[:500])
         store.put(failed, services.clock().timestamp())
         audit("execution", failed, "failed", services, reason=exc.message)
         return failed, None
-    ran = p.with_(status=EXECUTED, request_id=done.request_id, result=done.summary, done_params=done.params)
+    ran = p.with_(status=EXECUTED, request_id=done.request_id, result=services.scrub(done.summary)[:500],
+                  done_params=done.params)
     store.put(ran, services.clock().timestamp())
     audit("execution", ran, "ok", services)
     return ran, done
@@ -164,12 +168,12 @@ def verify(p: Proposal, spec: ActionSpec, done: Done, services: Services,
     while True:
         try:
             verdict = spec.verify(clients, _plan(p), done)
-            detail = verdict.detail
+            detail = services.scrub(verdict.detail)[:300]
             if verdict.finished:
                 outcome = "ok" if verdict.ok else "failed"
                 break
         except CloudOpsError as exc:
-            detail = exc.message
+            detail = services.scrub(exc.message)[:300]
         if time.monotonic() + s.action_verify_poll_s > deadline:
             detail = f"not confirmed within {s.action_verify_timeout_s}s: {detail}"
             break
