@@ -43,10 +43,9 @@ class Bot:
         v = bot_version()
         self.metrics = Metrics(v, commands=registry.verbs(), aws_operations=registry.aws_actions())
         self.metrics.init_actions(registry.action_names())
-        unknown = sorted(set(self.settings.action_rules) - set(registry.action_names()))
-        if unknown:  # configuration cannot import the entries, so the names are checked here, at start-up
-            raise ConfigError([f"CLOUDOPS_ACTION_RULES names unknown action(s) {', '.join(unknown)}; "
-                               f"known: {', '.join(registry.action_names())}"])
+        problems = registry.action_rule_problems(self.settings.action_rules)
+        if problems:  # configuration cannot import the entries, so the names are checked here, at start-up
+            raise ConfigError(problems)
         self.state = BotState(version=v)
         self.services = Services.build(self.settings, self.metrics)
 

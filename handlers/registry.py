@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from types import ModuleType
 
 from handlers import capabilities
@@ -52,6 +53,13 @@ def verbs() -> tuple[str, ...]:
 def action_names() -> tuple[str, ...]:
     """The declared actions (``Access.ACTION`` entries that carry an ``ActionSpec``)."""
     return tuple(c.verb for c in CAPABILITIES if c.action is not None)
+
+
+def action_rule_problems(rules: Mapping[str, object]) -> list[str]:
+    """Rules naming an action no entry declares (configuration cannot import the entries to check)."""
+    unknown = sorted(set(rules) - set(action_names()))
+    return [f"CLOUDOPS_ACTION_RULES names unknown action(s) {', '.join(unknown)}; "
+            f"known: {', '.join(action_names())}"] if unknown else []
 
 
 def action_spec(name: str) -> ActionSpec | None:

@@ -85,6 +85,15 @@ def test_a_rule_naming_an_undeclared_action_stops_the_bot_at_start_up() -> None:
         Bot(_settings(action_rules=json.dumps(rules)))
 
 
+def test_check_config_names_an_undeclared_action(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.setenv("CLOUDOPS_ACTION_RULES", json.dumps({"ec2-nuke": {"*": {"approve": ["U1"]}}}))
+    assert main(["check-config"]) == 2
+    assert "unknown action(s) ec2-nuke" in capsys.readouterr().err
+
+
 def test_actions_are_off_by_default_and_every_declared_action_is_an_action_class_entry() -> None:
     assert Settings.from_values().actions_enabled is False
     assert set(registry.action_names()) == {"ec2-reboot", "ec2-stop", "ec2-start", "ecs-redeploy", "ecs-rollback",
