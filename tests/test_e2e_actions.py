@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(REDIS_BIN is None, reason="redis-server binary n
 
 REGION = "us-west-2"  # the seeded incident lives in us-east-1: these resources never show up in its answers
 ROLE = "arn:aws:iam::123456789012:role/cloudops-actions"
-REQ, OTHER, BOSS, BOSS2 = "U-req", "U-other", "U-boss", "U-boss2"
+REQ, OTHER, BOSS, BOSS2, LEADS = "U-req", "U-other", "U-boss", "U-boss2", "S-leads"
 ACTIONS = ("ec2-reboot", "ec2-stop", "ec2-start", "ecs-redeploy", "ecs-rollback", "asg-capacity", "ssm-run")
 POLICY = Path(__file__).resolve().parents[1] / "deploy" / "iam-policy-actions.json"
 
@@ -108,7 +108,8 @@ def cluster(aws: tuple[MotoSandbox, SeededIncident], tmp_path_factory: pytest.Te
         mp.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)  # the bots' clients are made after this
         slack = stack.enter_context(SlackEmulator(seed=19))
         llm = stack.enter_context(FakeLLMServer(api_key="sk-test"))
-        rules = {a: {"*": {"request": [REQ], "approve": [BOSS, BOSS2]}} for a in ACTIONS}
+        slack.add_usergroup(LEADS, [BOSS2])  # BOSS2 approves as a member of the group, BOSS by name
+        rules = {a: {"*": {"request": [REQ], "approve": [BOSS, LEADS]}} for a in ACTIONS}
         settings = bot_settings(
             slack, llm, aws_region=REGION, redis_url=redis_proc.url, actions_enabled=True,
             action_rules=json.dumps(rules), action_roles={"default": ROLE},
