@@ -125,7 +125,8 @@ def decide(pid: str, user: str, groups: frozenset[str], approve: bool, services:
     approver = rule is not None and rule.allows(rule.approve, user, groups)
     if approve and user == p.requester:
         raise _refuse(p, stage, user, services, "you proposed this, so someone else must approve it")
-    if not approver and not (not approve and user == p.requester):
+    withdrawing = not approve and user == p.requester  # the requester may reject (withdraw) their own
+    if not approver and not withdrawing:
         raise _refuse(p, stage, user, services, f"you are not an approver for {p.action} in {p.account}",
                       "ask one of the configured approvers (CLOUDOPS_ACTION_RULES)")
     if not store.shared_and_healthy:
