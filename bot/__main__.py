@@ -13,8 +13,12 @@ from bot.errors import ConfigError
 
 
 def _check_config(ns: argparse.Namespace) -> int:
+    from handlers.registry import action_rule_problems
+
     try:
         settings = load_settings(require_slack=ns.for_run)
+        if action_rule_problems(settings.action_rules):
+            raise ConfigError(action_rule_problems(settings.action_rules))
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"config error: {problem}", file=sys.stderr)

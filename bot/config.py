@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from bot.config_accounts import AccountSpec, account_problems, parse_accounts
+from bot.config_actions import ActionRule, action_problems, parse_action_rules, parse_ssm_documents
 from bot.errors import ConfigError
 
 _DURATION = re.compile(r"^([0-9]+)([smhd])$")  # ASCII digits only: int() would take '１５' too
@@ -214,6 +215,27 @@ SPECS: dict[str, Spec] = {
     "rate_channel_burst": Spec("CLOUDOPS_RATE_CHANNEL_BURST", 30.0, "Burst size of the per-channel bucket", float),
     "budget_user_tokens": Spec("CLOUDOPS_BUDGET_USER_TOKENS", 200_000, "Model tokens per user per UTC day", int),
     "budget_total_tokens": Spec("CLOUDOPS_BUDGET_TOTAL_TOKENS", 2_000_000, "Model tokens per UTC day in total", int),
+    "actions_enabled": Spec(
+        "CLOUDOPS_ACTIONS_ENABLED", False, "Allow proposing approved actions (reboot, scale, …); off by default", _bool
+    ),
+    "action_rules": Spec(
+        "CLOUDOPS_ACTION_RULES", {}, "Action → account (or *) → {request: [ids], approve: [ids]}; ids are Slack "
+        "users (U…) or user groups (S…); YAML mapping, JSON in the env var", parse_action_rules
+    ),
+    "action_roles": Spec(
+        "CLOUDOPS_ACTION_ROLES", {}, "Account → IAM role actions run under, assumed per action", _mapping
+    ),
+    "action_external_id": Spec("CLOUDOPS_ACTION_EXTERNAL_ID", "", "External id for assuming the action roles"),
+    "action_ssm_documents": Spec(
+        "CLOUDOPS_ACTION_SSM_DOCUMENTS", {}, "SSM documents ssm-run may run → {parameter: regex its value must "
+        "match}", parse_ssm_documents
+    ),
+    "action_ttl_s": Spec("CLOUDOPS_ACTION_TTL", 900, "A proposal expires unless approved within this", _duration),
+    "action_verify_timeout_s": Spec(
+        "CLOUDOPS_ACTION_VERIFY_TIMEOUT", 600, "How long to wait for an action's effect before saying so", _duration
+    ),
+    "action_verify_poll_s": Spec("CLOUDOPS_ACTION_VERIFY_POLL_S", 10.0, "Pause between verification checks",
+                                 float),
     "alarm_channel": Spec("CLOUDOPS_ALARM_CHANNEL", "", "Channel id for alarm incident threads (empty = off)"),
     "alarm_poll_s": Spec("CLOUDOPS_ALARM_POLL_SECONDS", 60.0, "How often alarms are polled (±10 % jitter)", float),
     "alarm_reopen_s": Spec("CLOUDOPS_ALARM_REOPEN_WINDOW", 3600, "ALARM again within this → same thread", _duration),
@@ -323,6 +345,14 @@ class Settings:
     rate_channel_burst: float
     budget_user_tokens: int
     budget_total_tokens: int
+    actions_enabled: bool
+    action_rules: dict[str, dict[str, ActionRule]]
+    action_roles: dict[str, str]
+    action_external_id: str
+    action_ssm_documents: dict[str, dict[str, str]]
+    action_ttl_s: int
+    action_verify_timeout_s: int
+    action_verify_poll_s: float
     alarm_channel: str
     alarm_poll_s: float
     alarm_reopen_s: int
@@ -409,6 +439,7 @@ def _validate(s: Settings) -> list[str]:
     allow = [*s.log_group_allow, *(p.strip() for v in s.log_group_allow_channels.values() for p in v.split("|"))]
     problems += [f"CLOUDOPS_LOG_GROUP_ALLOW: {p!r} may use only log-group characters and the wildcards * and ?"
                  for p in allow if p and not re.match(r"^[\w./#*?-]{1,512}$", p)]
+    problems += action_problems(s)
     for alias, group in s.log_aliases.items():
         if not group.startswith("/") and not re.match(r"^[\w.\-/#]+$", group):
             problems.append(f"log alias {alias!r} points at {group!r}, which is not a log group name")

@@ -69,6 +69,12 @@ class AwsAccessDenied(UpstreamError):
     kind = "aws_denied"
 
 
+class DryRunPassed(CloudOpsError):
+    """AWS's answer to a ``DryRun`` call that would have succeeded (``DryRunOperation``): not a failure."""
+
+    kind = "ok"
+
+
 class AwsThrottled(UpstreamError):
     """AWS kept throttling after botocore's retries."""
 

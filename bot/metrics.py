@@ -34,6 +34,9 @@ SLACK_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "conve
                  "conversations.history", "chat.startStream", "chat.appendStream", "chat.stopStream", "other")
 SLACK_OUTCOMES = ("ok", "error", "rate_limited")
 ACTIONS = ("incident_investigate", "incident_ack", "incident_mute")
+# Approved actions (handlers.actions): each stage of a proposal's life, and how it ended.
+ACTION_STAGES = ("proposal", "approval", "rejection", "execution", "verification")
+ACTION_OUTCOMES = ("ok", "refused", "blocked", "failed", "timeout")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3)
@@ -104,6 +107,8 @@ class Metrics:
                                     registry=r)
         self.feedback = Counter("cloudops_answer_feedback", "👍/👎 on answers, by command", ["command", "vote"],
                                 registry=r)
+        self.action_events = Counter("cloudops_approved_actions", "Approved-action events by action, stage and outcome",
+                                     ["action", "stage", "outcome"], registry=r)
         self._preinit()
         self.init_commands((*commands, UNKNOWN_COMMAND))
         self.init_aws_operations(aws_operations)
@@ -131,6 +136,13 @@ class Metrics:
                 self.request_seconds.labels(kind, cmd)
                 for outcome in OUTCOMES:
                     self.requests.labels(kind, cmd, outcome)
+
+    def init_actions(self, actions: Iterable[str]) -> None:
+        """The declared actions (``handlers.registry``): every stage and outcome starts at zero."""
+        for action in actions:
+            for stage in ACTION_STAGES:
+                for outcome in ACTION_OUTCOMES:
+                    self.action_events.labels(action, stage, outcome)
 
     def init_aws_operations(self, operations: Iterable[str]) -> None:
         for operation in operations:

@@ -124,6 +124,7 @@ class Reply:
     prompt: str = ""  # what was sent to the model (redacted), for "what was sent to the model"
     prompts: tuple[str, ...] = ()  # versions of the prompts sent ("status@v2"), for the audit event
     charts: tuple[ChartSpec, ...] = ()  # drawn and uploaded into the thread by the Slack edge
+    proposals: tuple[str, ...] = ()  # ids of action proposals made: the Slack edge posts their cards
 
     def plain_text(self) -> str:
         """A terminal/JSON-friendly rendering, used by the CLI, ``/query?format=text`` and the demo."""

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.metrics import Metrics
 from bot.state import BotState
 from handlers import registry
@@ -41,6 +42,10 @@ class Bot:
     def __post_init__(self) -> None:
         v = bot_version()
         self.metrics = Metrics(v, commands=registry.verbs(), aws_operations=registry.aws_actions())
+        self.metrics.init_actions(registry.action_names())
+        problems = registry.action_rule_problems(self.settings.action_rules)
+        if problems:  # configuration cannot import the entries, so the names are checked here, at start-up
+            raise ConfigError(problems)
         self.state = BotState(version=v)
         self.services = Services.build(self.settings, self.metrics)
 

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from bot import charts
 from bot.config import Settings, load_settings
+from bot.config_actions import parse_action_rules
 from bot.errors import ConfigError
 from bot.logsetup import configure_logging
 from bot.runtime import Bot
@@ -30,6 +31,7 @@ from cloudops_demo.slack import SlackEmulator, render_thread
 
 CHANNEL = "C0INCIDENT"
 USER = "U0ONCALL"
+LEAD = "U0LEAD"  # the second person who approves the demo's proposal (`!approve`)
 ALIASES = {"api": "/ecs/api-prod", "worker": "/ecs/worker-prod", "checkout": "/aws/lambda/checkout"}
 _FAKE_AWS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_SESSION_TOKEN": "demo",  # nosec B105
              "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
@@ -54,6 +56,11 @@ def demo_settings(sidecar_addr: str, slack: SlackEmulator) -> Settings:
         slack_api_url=slack.api_url,
         sidecar_addr=sidecar_addr, log_aliases=dict(ALIASES), aws_region="us-east-1", drain_s=2.0,
         log_format="json", log_level="WARNING",
+        # Approved actions: the on-call engineer proposes, the lead approves (`!approve` clicks as LEAD).
+        actions_enabled=True, action_roles={"default": "arn:aws:iam::123456789012:role/cloudops-actions"},
+        action_rules=parse_action_rules({a: {"*": {"request": [USER], "approve": [LEAD]}}
+                                         for a in ("ec2-reboot", "ec2-stop", "ec2-start")}),
+        action_verify_poll_s=0.5, action_verify_timeout_s=60,
     )
 
 
@@ -63,6 +70,8 @@ def parse_line(line: str) -> tuple[str, str] | None:
     if not text or text.startswith("#"):
         return None
     lower = text.lower()
+    if lower in ("!approve", "!reject"):
+        return "click", f"proposal_{lower[1:]}"
     if lower.startswith("/cloudops"):
         return "command", text[len("/cloudops"):].strip()
     if lower.startswith("@cloudops"):
@@ -84,6 +93,8 @@ class Session:
             return True
         kind, text = parsed
         print(f"\n$ {line.strip()}", file=self.out)
+        if kind == "click":
+            return self._click(text)
         if kind == "command":
             before = len(self.slack.channel_messages(CHANNEL))
             envelope = self.slack.send_slash_command(text, user=USER, channel=CHANNEL)
@@ -101,6 +112,31 @@ class Session:
         ok = self._settle(root)
         print(render_thread(self.slack.thread(CHANNEL, root)), file=self.out)
         return ok
+
+    def _click(self, action_id: str) -> bool:
+        """Click the newest proposal card's button as the lead (a second person), then show its thread."""
+        found = self._newest_button(action_id)
+        if found is None:
+            print("  (no proposal waiting for a click)", file=self.out)
+            return False
+        root, card_ts, value = found
+        print(f"  ({LEAD} clicks {action_id.split('_')[1].capitalize()})", file=self.out)
+        self.slack.send_block_action(channel=CHANNEL, message_ts=card_ts, action_id=action_id, value=value,
+                                     user=LEAD, block_id="proposal")
+        self.slack.wait_for(lambda: len(self.slack.thread(CHANNEL, root)) > 3, self.timeout)
+        ok = self._settle(root)
+        print(render_thread(self.slack.thread(CHANNEL, root)), file=self.out)
+        return ok
+
+    def _newest_button(self, action_id: str) -> tuple[str, str, str] | None:
+        """(thread root, card ts, button value) of the newest message carrying ``action_id``."""
+        for parent in reversed(self.slack.channel_messages(CHANNEL)):
+            for message in reversed(self.slack.thread(CHANNEL, parent["ts"])):
+                for block in message.get("blocks") or []:
+                    for element in block.get("elements") or [] if block.get("type") == "actions" else []:
+                        if element.get("action_id") == action_id:
+                            return str(parent["ts"]), str(message["ts"]), str(element["value"])
+        return None
 
     def _settle(self, root: str) -> bool:
         """Wait for the first reply, then until the thread has been quiet for QUIET_S."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.config import parse_duration
 from bot.models import Reply, Request
+from handlers.action_spec import ActionSpec
 from handlers.scope import Scope, split_scope
 from handlers.services import Services
 
@@ -26,7 +27,7 @@ class Access(StrEnum):
 
     READ = "read"  # shows AWS evidence to the asker
     MODEL = "model"  # sends evidence to the model provider, a third party
-    ACTION = "action"  # changes something; refused until an approval flow exists
+    ACTION = "action"  # changes something: only ever proposed, then run once a second person approves
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ class Capability:
     policy grants exactly their union and the metrics pre-initialise them. ``prompt`` names its template
     in ``prompts/``; ``order`` places it in help; ``free_text``: the rest of the command is one argument
     (a question), not words.
+    ``action``: set on the ``action``-class entries (``Access.ACTION``): the write they propose. Their
+    ``aws_actions`` stay empty because nothing of theirs runs under the read-only role; what the action
+    role needs is ``action.iam_actions``. Front ends that must never change anything (an MCP server)
+    skip every entry whose ``access`` is ``Access.ACTION``, tools included.
     """
 
     verb: str
@@ -90,6 +95,7 @@ class Capability:
     aws_actions: tuple[str, ...] = ()
     order: int = 50
     free_text: bool = False
+    action: ActionSpec | None = None
 
     @property
     def uses_model(self) -> bool:

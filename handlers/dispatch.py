@@ -24,6 +24,7 @@ from bot.aws import loggroups
 from bot.errors import CloudOpsError, UserInputError
 from bot.models import Fact, Reply, Request, Section, Usage
 from bot.text.sanitize import clean_text
+from handlers.actions import proposals
 from handlers.capability import Capability
 from handlers.guard import check_access, check_rate
 from handlers.router import resolve
@@ -164,7 +165,9 @@ def _run(request: Request, services: Services, admitted: Admitted | None, ledger
     try:
         capability, args = admitted or admit(request, services)
         ledger.command = capability.verb
-        return capability.handler(replace(request, text=clean_text(request.text)), args, services)
+        made = proposals.collect()  # proposals this request makes (do, or the model's propose_action)
+        reply = capability.handler(replace(request, text=clean_text(request.text)), args, services)
+        return replace(reply, proposals=tuple(made)) if made else reply
     except CloudOpsError as exc:
         ledger.outcome, ledger.reason = exc.kind, exc.message
         return error_reply(exc)

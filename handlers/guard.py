@@ -2,7 +2,8 @@
 (Slack, sidecar /query, CLI), so the rules cannot be bypassed by choosing another door.
 
 Access classes: ``read`` (commands that only show AWS evidence), ``model`` (the model path, which
-sends evidence to a third party) and ``action`` (changes; refused everywhere until approvals exist).
+sends evidence to a third party) and ``action`` (changes: off unless enabled, proposed in Slack only,
+run after a second person approves).
 Read and model have user, user-group and channel allowlists; an empty list means everyone. Rate
 limits are per-user and per-channel token buckets in the shared store.
 """
@@ -24,7 +25,8 @@ def _allowed(allow: tuple[str, ...], *candidates: str) -> bool:
 def check_access(request: Request, access: str, settings: Settings) -> None:
     """``access`` is a capability's class (``handlers.capability.Access``): read, model or action."""
     if access == Access.ACTION:
-        raise NotAllowedError("actions are not enabled on this bot", "ask the bot's operator")
+        _check_action(request, settings)
+        return
     if request.source is Source.CLI:
         return  # the operator's own terminal
     if access == Access.MODEL:
@@ -45,6 +47,23 @@ def check_access(request: Request, access: str, settings: Settings) -> None:
         raise NotAllowedError(f"{what} are not enabled in this channel" if access == Access.MODEL
                               else "CloudOps is not enabled in this channel",
                               "use one of the channels the operator enabled")
+
+
+def _check_action(request: Request, settings: Settings) -> None:
+    """Actions are proposed and approved in Slack, where a second person can see and click; who may
+    propose which action in which account is checked once the target's account is known
+    (``handlers.actions.flow``)."""
+    if not settings.actions_enabled:
+        raise NotAllowedError("actions are not enabled on this bot",
+                              "the operator enables them with CLOUDOPS_ACTIONS_ENABLED")
+    if request.source in (Source.CLI, Source.QUERY):
+        raise NotAllowedError("actions are proposed and approved in Slack only", "use `/cloudops do …` in Slack")
+    if not _allowed(settings.access_read_channels, request.channel):
+        raise NotAllowedError("CloudOps is not enabled in this channel", "use one of the channels the operator enabled")
+    rules = [rule for accounts in settings.action_rules.values() for rule in accounts.values()]
+    if not any(rule.allows(rule.request, request.user, request.user_groups) for rule in rules):
+        raise NotAllowedError("you are not on the list of people who may propose actions",
+                              "ask the bot's operator (CLOUDOPS_ACTION_RULES)")
 
 
 def check_rate(request: Request, store: Store, settings: Settings, metrics: Metrics) -> None:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from types import ModuleType
 
 from handlers import capabilities
+from handlers.action_spec import ActionSpec
+from handlers.actions.entries import do_capability
 from handlers.ask import capability as ask_capability
 from handlers.capability import Capability
 from handlers.help import capability as help_capability
@@ -32,7 +35,9 @@ def _discover() -> tuple[Capability, ...]:
     return tuple(sorted(found, key=lambda c: (c.order, c.verb)))
 
 
-_TOOLED = _discover()
+_DISCOVERED = _discover()
+_DO = do_capability([c for c in _DISCOVERED if c.action is not None])
+_TOOLED = tuple(sorted((*_DISCOVERED, _DO), key=lambda c: (c.order, c.verb)))
 _ASK = ask_capability(_TOOLED)
 CAPABILITIES: tuple[Capability, ...] = (help_capability((*_TOOLED, _ASK)), *_TOOLED, _ASK)
 BY_VERB = {c.verb: c for c in CAPABILITIES}
@@ -43,6 +48,28 @@ if len(BY_VERB) != len(CAPABILITIES) or len(set(_TOOL_NAMES)) != len(_TOOL_NAMES
 
 def verbs() -> tuple[str, ...]:
     return tuple(BY_VERB)
+
+
+def action_names() -> tuple[str, ...]:
+    """The declared actions (``Access.ACTION`` entries that carry an ``ActionSpec``)."""
+    return tuple(c.verb for c in CAPABILITIES if c.action is not None)
+
+
+def action_rule_problems(rules: Mapping[str, object]) -> list[str]:
+    """Rules naming an action no entry declares (configuration cannot import the entries to check)."""
+    unknown = sorted(set(rules) - set(action_names()))
+    return [f"CLOUDOPS_ACTION_RULES names unknown action(s) {', '.join(unknown)}; "
+            f"known: {', '.join(action_names())}"] if unknown else []
+
+
+def action_spec(name: str) -> ActionSpec | None:
+    entry = BY_VERB.get(name)
+    return entry.action if entry is not None else None
+
+
+def action_iam_actions() -> tuple[str, ...]:
+    """Everything the action role is called for: deploy/iam-policy-actions.json grants exactly this."""
+    return tuple(sorted({a for c in CAPABILITIES if c.action is not None for a in c.action.iam_actions}))
 
 
 def aws_actions() -> tuple[str, ...]:

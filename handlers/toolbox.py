@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.llm.tools import ToolSpec
 from bot.models import Request, Source
-from handlers.capability import Capability, ModelTool, ToolCall
+from handlers.capability import Access, Capability, ModelTool, ToolCall
 from handlers.services import Services
 
 
@@ -36,4 +36,6 @@ def build_tools(services: Services, request: Request | None, sources: Sequence[C
         return ToolSpec(tool.name, tool.description, params,
                         lambda args: tool.run(ToolCall(services, asker, args)))
 
-    return [bind(tool) for cap in sources for tool in cap.tools]
+    # Tools of action entries only propose, and only when the operator enabled actions.
+    offered = [c for c in sources if c.access is not Access.ACTION or services.settings.actions_enabled]
+    return [bind(tool) for cap in offered for tool in cap.tools]

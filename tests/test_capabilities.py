@@ -129,8 +129,10 @@ def test_the_running_bots_metrics_start_at_zero_for_every_verb_and_aws_action() 
 def test_the_model_is_offered_each_capabilitys_tools_and_ask_declares_their_aws_actions() -> None:
     ask = registry.BY_VERB["ask"]
     tooled = [c for c in registry.CAPABILITIES if c.tools]
-    assert {t.name for c in tooled for t in c.tools} == {
+    assert {t.name for c in tooled if c.access is not Access.ACTION for t in c.tools} == {
         "list_instances", "search_logs", "list_log_groups", "get_alarms", "get_instance_metrics"}
+    # the one tool of the action class only proposes; front ends that must never change anything skip it
+    assert {t.name for c in tooled if c.access is Access.ACTION for t in c.tools} == {"propose_action"}
     assert set(ask.aws_actions) == {a for c in tooled for a in c.aws_actions}
 
 
@@ -142,10 +144,28 @@ def test_a_refusal_names_the_setting_of_its_own_access_class(access: str, variab
     assert variable in refused.value.hint
 
 
-def test_action_capabilities_are_refused_on_every_path_until_approvals_exist() -> None:
-    for source in (Source.COMMAND, Source.QUERY, Source.CLI):
-        with pytest.raises(NotAllowedError):
+def test_action_capabilities_are_refused_on_every_path_unless_enabled_and_outside_slack_always() -> None:
+    for source in (Source.COMMAND, Source.MENTION, Source.QUERY, Source.CLI):
+        with pytest.raises(NotAllowedError, match="not enabled"):
             check_access(Request(text="x", source=source), Access.ACTION, Settings.from_values())
+    enabled = Settings.from_values(actions_enabled=True,
+                                   action_rules={"ec2-reboot": {"*": {"request": ["U1"], "approve": ["U2"]}}},
+                                   action_roles={"default": "arn:aws:iam::123456789012:role/cloudops-actions"})
+    for source in (Source.QUERY, Source.CLI):
+        with pytest.raises(NotAllowedError, match="in Slack only"):
+            check_access(Request(text="x", source=source), Access.ACTION, enabled)
+    with pytest.raises(NotAllowedError, match="who may propose actions"):
+        check_access(Request(text="x", source=Source.COMMAND, user="U3"), Access.ACTION, enabled)
+    check_access(Request(text="x", source=Source.COMMAND, user="U1"), Access.ACTION, enabled)
+
+
+def test_the_model_is_offered_propose_action_only_when_actions_are_enabled(services: Services) -> None:
+    asker = Request(text="", source=Source.COMMAND)
+    assert "propose_action" not in {t.name for t in build_tools(services, asker, registry.CAPABILITIES)}
+    services.settings = Settings.from_values(
+        actions_enabled=True, action_rules={"ec2-reboot": {"*": {"approve": ["U2"]}}},
+        action_roles={"default": "arn:aws:iam::123456789012:role/cloudops-actions"})
+    assert "propose_action" in {t.name for t in build_tools(services, asker, registry.CAPABILITIES)}
 
 
 def test_an_unknown_retry_mode_lists_all_three_botocore_modes() -> None:

@@ -112,7 +112,7 @@ def registered_listeners() -> set[tuple[str, str]]:
                 return lambda fn: fn
             return register
 
-    app_module.configure(cast(Any, Recorder()), cast(Any, None), cast(Any, None), cast(Any, None))
+    app_module.configure(cast(Any, Recorder()), cast(Any, None), cast(Any, None), cast(Any, None), cast(Any, None))
     assert out, "bot.slack.app.configure registered no listener"
     return out
 

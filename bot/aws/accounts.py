@@ -86,6 +86,20 @@ class AwsAccounts:
         with self._lock:
             return self._clients.setdefault(target, made)
 
+    def action_clients(self, target: Target, role_arn: str, *, session_name: str,
+                       external_id: str = "") -> AwsClients:
+        """Clients under an action role, assumed from the bot's own credentials for this one action.
+
+        Never cached: each action gets its own session, whose name (CloudTrail's view of who did it)
+        carries the person it runs for. 15 minutes is AssumeRole's shortest session; botocore renews it
+        if verification runs longer.
+        """
+        spec = AccountSpec(target.account, role_arn=role_arn, external_id=external_id)
+        session = assumed_session(self._home, spec, session_name=session_name, duration_s=900,
+                                  sts_config=client_config(self._settings, self.home_region), metrics=self._metrics)
+        return AwsClients(self._settings, self._metrics, session=session, region=target.region,
+                          account=target.account, warm=False)
+
     def fanout(self, targets: Sequence[Target], fn: Callable[[AwsClients], T]) -> dict[Target, T | Exception]:
         """``fn`` for each target, at most ``CLOUDOPS_FANOUT_PARALLELISM`` at once; exceptions are returned."""
 

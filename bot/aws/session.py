@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from bot import calllog
 from bot.aws import loggroups
 from bot.config import Settings
-from bot.errors import AwsAccessDenied, AwsThrottled, CloudOpsError, NotFoundError, UpstreamError
+from bot.errors import AwsAccessDenied, AwsThrottled, CloudOpsError, DryRunPassed, NotFoundError, UpstreamError
 from bot.metrics import Metrics
 from bot.wire import valid_tree
 
@@ -64,8 +64,10 @@ class AwsClients:
                 self._clients[service] = self._session.client(service, config=self._config)  # type: ignore[call-overload]
             return self._clients[service]
 
-    def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """Call ``operation`` (CamelCase API name) on ``service`` with accounting and typed errors."""
+    def call(self, service: str, operation: str, /, **kwargs: Any) -> dict[str, Any]:
+        """Call ``operation`` (CamelCase API name) on ``service`` with accounting and typed errors.
+
+        Positional-only, because some APIs have parameters named ``service`` (ECS UpdateService)."""
         if service == "logs":
             loggroups.check_call(self._settings, kwargs)
         client = self.client(service)
@@ -90,14 +92,17 @@ class AwsClients:
             raise UpstreamError("aws", f"AWS {service} {operation} failed: {type(exc).__name__}",
                                 "check AWS credentials and region (cloudops-bot check-config)") from exc
         finally:
-            record_call(self._metrics, service, operation, outcome, time.perf_counter() - start)
+            record_call(self._metrics, service, operation, outcome, time.perf_counter() - start,
+                        dry_run=kwargs.get("DryRun") is True)
 
 
-def record_call(metrics: Metrics | None, service: str, operation: str, outcome: str, took: float) -> None:
-    """Every AWS call, whoever made it, lands in the request's call log (audit) and in the metrics."""
+def record_call(metrics: Metrics | None, service: str, operation: str, outcome: str, took: float, *,
+                dry_run: bool = False) -> None:
+    """Every AWS call, whoever made it, lands in the request's call log (audit) and in the metrics.
+    A ``DryRun`` is logged as such, so an audit line never shows a write that was only tried."""
     log = calllog.current()
     if log is not None:
-        log.aws(f"{service}:{operation}", took)
+        log.aws(f"{service}:{operation}" + (" (DryRun)" if dry_run else ""), took)
     if metrics is not None:
         metrics.aws_calls.labels(service, operation, outcome).inc()
         metrics.aws_seconds.labels(service, operation).observe(took)
@@ -127,6 +132,8 @@ def classify(service: str, operation: str, exc: ClientError) -> tuple[str, Excep
     code = exc.response.get("Error", {}).get("Code", "")
     msg = exc.response.get("Error", {}).get("Message", "")
     action = f"{service}:{operation}"
+    if code == "DryRunOperation":  # EC2's "this would have succeeded" for DryRun=True
+        return "ok", DryRunPassed(f"{action} would succeed")
     if code in _THROTTLE:
         return "throttled", AwsThrottled(
             "aws", f"AWS is throttling {action} even after retries",

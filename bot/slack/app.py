@@ -22,10 +22,12 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot import progress
 from bot.config import Settings
+from bot.config_actions import action_groups
 from bot.errors import NotAllowedError, RateLimitedError, UserInputError
 from bot.models import Reply, Request, ThreadMessage
-from bot.slack import actions, conversations
+from bot.slack import actions, approvals, conversations
 from bot.slack.actions import Answer, AnswerCache, ButtonDeps, with_buttons
+from bot.slack.approvals import ApprovalDeps, post_cards
 from bot.slack.chart_upload import post_charts
 from bot.slack.conversations import ConversationDeps
 from bot.slack.groups import GroupCache
@@ -37,7 +39,7 @@ from bot.slack.stream import AnswerStream
 from bot.slack.workqueue import WorkQueue
 from bot.state import BotState
 from bot.text.mrkdwn import escape, inline_code
-from handlers import dispatch
+from handlers import dispatch, registry
 from handlers.services import Services
 
 log = structlog.get_logger("cloudops.slack")
@@ -75,7 +77,8 @@ class SlackBot:
                        listener_executor=ThreadPoolExecutor(settings.slack_concurrency, thread_name_prefix="bolt"))
         self.poster = Poster(self.web, self.metrics, settings.reply_retries)
         self.queue = WorkQueue(settings.workers, settings.max_queue, on_waiting=self.metrics.queued.set)
-        self.groups = GroupCache(self.poster, settings.access_read_groups + settings.access_model_groups)
+        self.groups = GroupCache(self.poster, settings.access_read_groups + settings.access_model_groups
+                                 + action_groups(settings))
         self._active: dict[str, tuple[str, str]] = {}  # job id -> (channel, thread_ts) while running
         self._finished: set[str] = set()  # job ids answered or aborted: never post twice
         self._lock = threading.Lock()
@@ -86,7 +89,9 @@ class SlackBot:
                   ButtonDeps(replies=self, state=state, settings=settings, services=services, answers=self.answers,
                              groups_of=self.groups.groups_of, incidents=lambda: self.incidents),
                   ConversationDeps(replies=self, state=state, store=services.store,
-                                   max_question_chars=settings.max_question_chars))
+                                   max_question_chars=settings.max_question_chars),
+                  ApprovalDeps(replies=self, poster=self.poster, state=state, services=services,
+                               groups_of=self.groups.groups_of, specs=registry.action_spec))
 
     def watch_incidents(self) -> IncidentWatcher:
         """Start the alarm watcher (CLOUDOPS_ALARM_CHANNEL / _ROUTES); its buttons find it here."""
@@ -277,6 +282,8 @@ class SlackBot:
                     return
         if reply.charts:  # after the answer: a chart that fails costs one line, never the answer
             post_charts(self.poster, channel, thread_ts, reply.charts)
+        if reply.proposals:  # each proposal's card, with its Approve / Reject buttons
+            post_cards(self.poster, self.services, channel, thread_ts, reply.proposals)
 
     def post_text_safely(self, channel: str, thread_ts: str, text: str) -> bool:
         try:
@@ -302,7 +309,8 @@ class SlackBot:
         return len(stuck)
 
 
-def configure(app: App, inbound: SlackBot, buttons: ButtonDeps, talk: ConversationDeps) -> None:
+def configure(app: App, inbound: SlackBot, buttons: ButtonDeps, talk: ConversationDeps,
+              approve: ApprovalDeps) -> None:
     """Register every listener: the inbound requests here, then each feature's own (Dispatch's
     ``configure()`` per feature, each with only what it needs)."""
     app.command(SLASH_COMMAND)(lambda ack, body: inbound.on_command(ack, body))
@@ -310,3 +318,4 @@ def configure(app: App, inbound: SlackBot, buttons: ButtonDeps, talk: Conversati
     app.event("message")(lambda ack, event, body: inbound.on_message(ack, event, body))
     actions.configure(app, buttons)
     conversations.configure(app, talk)
+    approvals.configure(app, approve)

@@ -103,6 +103,11 @@ class SlackEmulator:
         with self._ws.lock:
             self._ws.users[user_id] = profile
 
+    def add_usergroup(self, group_id: str, members: list[str]) -> None:
+        """A user group (S…) and its members, for usergroups.users.list."""
+        with self._ws.lock:
+            self._ws.usergroups[group_id] = list(members)
+
     def add_channel(self, channel_id: str, name: str) -> None:
         with self._ws.lock:
             self._ws.channel_names[channel_id] = name

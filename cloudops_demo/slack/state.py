@@ -47,6 +47,7 @@ class Workspace:
         self.views: list[dict[str, Any]] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.channel_names: dict[str, str] = {}
+        self.usergroups: dict[str, list[str]] = {}  # user group id (S…) -> member user ids
         self.connected = 0
         self.connections_opened = 0
         self.pongs_received = 0

@@ -259,6 +259,13 @@ def users_info(ctx: Ctx, p: dict[str, Any]) -> Reply:
     return ok(user=ctx.ws.user(user))
 
 
+def usergroups_users_list(ctx: Ctx, p: dict[str, Any]) -> Reply:
+    group = opt_str(p.get("usergroup"))
+    with ctx.ws.lock:
+        members = ctx.ws.usergroups.get(group or "")
+    return ok(users=list(members)) if members is not None else err("no_such_subteam")
+
+
 HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "apps.connections.open": apps_connections_open,
@@ -270,4 +277,5 @@ HANDLERS: dict[str, Handler] = {
     "conversations.replies": conversations_replies,
     "conversations.history": conversations_history,
     "users.info": users_info,
+    "usergroups.users.list": usergroups_users_list,
 }
