@@ -42,6 +42,13 @@ def describe_alarms(aws: AwsClients, state: str | None = "ALARM") -> list[Alarm]
     return out[:ALARM_CAP]
 
 
+def describe_alarm(aws: AwsClients, name: str) -> Alarm | None:
+    """One alarm by name (None when it no longer exists)."""
+    page = aws.call("cloudwatch", "DescribeAlarms", AlarmNames=[name], AlarmTypes=["MetricAlarm"])
+    found = [_alarm(raw) for raw in page.get("MetricAlarms", [])]
+    return found[0] if found else None
+
+
 def _alarm(raw: dict[str, Any]) -> Alarm:
     metric = raw.get("MetricName") or ("(math expression)" if raw.get("Metrics") else "")
     return Alarm(
