@@ -130,7 +130,8 @@ def test_the_model_is_offered_each_capabilitys_tools_and_ask_declares_their_aws_
     ask = registry.BY_VERB["ask"]
     tooled = [c for c in registry.CAPABILITIES if c.tools]
     assert {t.name for c in tooled for t in c.tools} == {
-        "list_instances", "search_logs", "list_log_groups", "get_alarms", "get_instance_metrics"}
+        "list_instances", "search_logs", "list_log_groups", "get_alarms", "get_instance_metrics", "recent_changes",
+        "describe_ecs_service", "list_ecs_services", "describe_lambda", "describe_db"}
     assert set(ask.aws_actions) == {a for c in tooled for a in c.aws_actions}
 
 

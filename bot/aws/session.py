@@ -26,7 +26,8 @@ _THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooMa
              "RequestThrottled", "ThrottledException", "SlowDown"}
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
            "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthFailure"}
-_NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"}
+_NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed",
+              "DBInstanceNotFound", "DBInstanceNotFoundFault", "ClusterNotFoundException", "TargetGroupNotFound"}
 
 class AwsClients:
     """Owns the session; hands out cached clients and wraps every call."""
