@@ -27,6 +27,8 @@ from bot.runtime import Bot
 from cloudops_demo.aws import MotoSandbox
 from cloudops_demo.sandbox import SeededIncident, seed_incident
 from cloudops_demo.slack import SlackEmulator, render_thread
+from cloudops_demo.story import PEER_VARIABLES, seed_story
+from cloudops_demo.trail_peer import TrailPeer
 
 CHANNEL = "C0INCIDENT"
 USER = "U0ONCALL"
@@ -39,6 +41,8 @@ QUIET_S = 0.6  # an answer is complete when no new message arrived in its thread
 EXAMPLES = """Try:
   /cloudops alarms
   /cloudops status
+  /cloudops changes 1h
+  /cloudops service api-prod
   /cloudops logs api 502 30m
   /cloudops metrics api-1 cpu 1h
   @CloudOps why is checkout returning 502s?
@@ -54,6 +58,7 @@ def demo_settings(sidecar_addr: str, slack: SlackEmulator) -> Settings:
         slack_api_url=slack.api_url,
         sidecar_addr=sidecar_addr, log_aliases=dict(ALIASES), aws_region="us-east-1", drain_s=2.0,
         log_format="json", log_level="WARNING",
+        alarm_log_groups={"api-prod-": "/ecs/api-prod"},  # the 5xx alarm's service: its logs and changes
     )
 
 
@@ -172,6 +177,8 @@ def run_demo(ns: argparse.Namespace, out: TextIO = sys.stdout, stdin: TextIO = s
     os.environ.pop("AWS_PROFILE", None)
     sandbox = MotoSandbox().start()
     os.environ["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    peer = TrailPeer().start()  # CloudTrail, ECS tasks and target health: what moto lacks
+    os.environ.update({k: peer.endpoint_url for k in PEER_VARIABLES})
     slack = SlackEmulator().start()
     bot: Bot | None = None
     ok = True
@@ -181,6 +188,7 @@ def run_demo(ns: argparse.Namespace, out: TextIO = sys.stdout, stdin: TextIO = s
     warm.start()
     try:
         incident = seed_incident(sandbox.endpoint_url)
+        seed_story(sandbox.endpoint_url, peer, now=incident.seeded_at)
         settings = demo_settings(ns.sidecar, slack)
         configure_logging(settings.log_level, "console")
         bot = Bot(settings).start()
@@ -203,6 +211,7 @@ def run_demo(ns: argparse.Namespace, out: TextIO = sys.stdout, stdin: TextIO = s
         if bot is not None:
             bot.stop(drain_s=2)
         slack.stop()
+        peer.stop()
         sandbox.stop()
     return 0 if ok else 1
 

@@ -7,8 +7,11 @@ attribute at most, ``StartTime``/``EndTime`` as epoch seconds, newest first, ``M
 an opaque ``NextToken``, each event's full record as a JSON string in ``CloudTrailEvent``. Faults on
 demand (``fail_next``) answer ``ThrottlingException`` or ``AccessDeniedException`` as CloudTrail does.
 
-Hand-written because no maintained library serves CloudTrail's lookup API; it is ~150 lines of stdlib.
-Used by the demo sandbox (``cloudops_demo.sandbox.seed_changes``) and by the tests.
+The same server answers the ECS and target-health calls the sandbox seeds in ``workloads``
+(``cloudops_demo.workload_peer``: moto cannot give a task an exit code or a target a failed check).
+
+Hand-written because no maintained library serves CloudTrail's lookup API; it is stdlib only.
+Used by the demo sandbox (``cloudops_demo.sandbox.seed_story``) and by the tests.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qsl
+
+from cloudops_demo.workload_peer import ECS_TARGET, PeerFault, WorkloadState, elb_error
 
 _TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 _MAX_RESULTS = 50
@@ -79,6 +85,7 @@ class TrailPeer:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.calls = 0
+        self.workloads = WorkloadState(account=account)
 
     # --- state ------------------------------------------------------------------------------------
     def record(self, *events: TrailEvent) -> None:
@@ -160,10 +167,7 @@ class TrailPeer:
         self.stop()
 
 
-class _Fault(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+_Fault = PeerFault
 
 
 def _epoch(value: Any, default: float) -> float:
@@ -189,7 +193,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b"{}"
         target = self.headers.get("X-Amz-Target", "")
         peer.calls += 1
+        if not target:  # the query protocol: ELBv2
+            self._elb(peer, raw)
+            return
         try:
+            if target.startswith(ECS_TARGET):
+                self._send(200, peer.workloads.ecs(target.removeprefix(ECS_TARGET), json.loads(raw or b"{}")))
+                return
             fault = peer._next_fault()
             if fault:
                 raise _Fault(*fault)
@@ -201,6 +211,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"__type": fault.code, "message": fault.message})
         except (ValueError, KeyError, TypeError) as exc:
             self._send(400, {"__type": "InvalidParameterException", "message": str(exc)[:200]})
+
+    def _elb(self, peer: TrailPeer, raw: bytes) -> None:
+        form = dict(parse_qsl(raw.decode()))
+        try:
+            status, text = 200, peer.workloads.elb(form)
+        except _Fault as fault:
+            status, text = 400, elb_error(fault.code, fault.message)
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()

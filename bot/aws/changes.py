@@ -43,9 +43,12 @@ class Change:
 
 
 def short(name: str) -> str:
-    """The last path segment of an ARN or path: ``…:service/prod/api-prod`` → ``api-prod``."""
-    tail = name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
-    return tail.rstrip("/").rsplit("/", 1)[-1] if "/" in tail else tail
+    """The resource's own name: ``arn:…:service/prod/api-prod`` → ``api-prod``, ``arn:…:task-definition/api:42`` →
+    ``api:42``, ``arn:…:function:checkout`` → ``checkout``, ``/ecs/api-prod`` → ``api-prod``."""
+    if name.startswith("arn:") and name.count(":") >= 5:
+        resource = name.split(":", 5)[5]
+        return resource.rstrip("/").rsplit("/", 1)[-1] if "/" in resource else resource.rsplit(":", 1)[-1]
+    return name.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _utc(when: datetime) -> datetime:
@@ -168,8 +171,8 @@ def function_changes(aws: AwsClients, start: datetime, end: datetime, cap: int) 
 
 
 def _lambda_time(text: str) -> datetime | None:
-    """Lambda's ``2026-11-25T10:00:00.000+0000``."""
+    """Lambda's ``2026-11-25T10:00:00.000+0000`` (any number of fraction digits, ``Z`` too)."""
     try:
-        return _utc(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z"))
+        return _utc(datetime.fromisoformat(text))
     except ValueError:
         return None

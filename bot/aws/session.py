@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
@@ -111,12 +112,8 @@ def client_config(settings: Settings, region: str) -> Config:
 
 
 def _snake(operation: str) -> str:
-    out = []
-    for i, ch in enumerate(operation):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
+    """botocore's own name mapping: ``DescribeDBInstances`` → ``describe_db_instances``."""
+    return xform_name(operation)
 
 
 def classify(service: str, operation: str, exc: ClientError) -> tuple[str, Exception]:
