@@ -56,7 +56,8 @@ def read_changes(scope: Scope, services: Services, start: datetime, end: datetim
     targets = fleet_targets(scope, services)
     report("Reading recent changes…" if len(targets) == 1 else f"Reading recent changes in {where(targets)}…")
     wanted = [n for n in names if n]
-    per_target, unread = gather(targets, services, lambda svc: changes_here(svc, start, end, wanted, kind))
+    per_target, unread = gather(targets, services,
+                                lambda svc: changes_here(svc, start, end, wanted, kind, exact=False))
     out = Changes(notes=list(unread))
     for target in sorted(per_target):
         found, notes = per_target[target]
@@ -67,8 +68,11 @@ def read_changes(scope: Scope, services: Services, start: datetime, end: datetim
 
 
 def changes_here(svc: Services, start: datetime, end: datetime, names: Iterable[str] = (),
-                 kind: str = "resource") -> tuple[list[Change], list[str]]:
-    """Every source of ``kind`` in ``svc``'s own account/region, in parallel: (changes newest first, notes)."""
+                 kind: str = "resource", *, exact: bool = True) -> tuple[list[Change], list[str]]:
+    """Every source of ``kind`` in ``svc``'s own account/region, in parallel: (changes newest first, notes).
+
+    ``exact``: a change must name one of ``names`` itself (an alarm's resources); otherwise a part of a name
+    will do (``changes api`` finds api-prod)."""
     wanted = {n.lower() for n in names if n}
     cap = svc.settings.changes_max_events
     def job(source: str) -> Callable[[], list[Change]]:
@@ -83,13 +87,13 @@ def changes_here(svc: Services, start: datetime, end: datetime, names: Iterable[
         elif isinstance(result, Exception):
             raise result
         else:
-            found += [c for c in result if not wanted or _matches(c, wanted)]
+            found += [c for c in result if not wanted or _matches(c, wanted, exact=exact)]
     found.sort(key=lambda c: c.when, reverse=True)
     return found, notes
 
 
-def _matches(change: Change, wanted: set[str]) -> bool:
-    return any(n.lower() in wanted or any(w in n.lower() for w in wanted) for n in change.names())
+def _matches(change: Change, wanted: set[str], *, exact: bool = True) -> bool:
+    return any(n.lower() in wanted or (not exact and any(w in n.lower() for w in wanted)) for n in change.names())
 
 
 def _note(source: str, exc: CloudOpsError) -> str:

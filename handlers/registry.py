@@ -17,6 +17,9 @@ from handlers.help import capability as help_capability
 
 # Called by the bot but by no capability: the sidecar's /status probe (bot.aws.health).
 SERVICE_ACTIONS = ("sts:GetCallerIdentity",)
+# The alarm queue consumer (bot.slack.alarm_queue), with CLOUDOPS_ALARM_QUEUE_URL only: the bot's own role,
+# from deploy/iam-policy-alarm-queue.json, never the read-only roles (deleting a message is a write).
+QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage")
 
 
 def _declared(module: ModuleType) -> Capability:

@@ -115,7 +115,7 @@ def _reply(kind: str, got: Workload, request: Request, services: Services, windo
                 *(Section(title=t, text=x, code=True) for t, x in got.parts))
     return finish(services.at(got.target), request, title=f"{kind} {got.name}{where}", sections=sections,
                   evidence=got.text(), fallback=got.headline, prompt=prompt,
-                  values={"name": got.name, "window": format_window(window)}, notes=tuple(got.notes))
+                  values={"resource": got.name, "window": format_window(window)}, notes=tuple(got.notes))
 
 
 def _one_name(args: list[str], what: str, example: str) -> str:

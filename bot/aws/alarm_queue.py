@@ -45,10 +45,10 @@ def receive(aws: AwsClients, queue_url: str, wait_s: int) -> list[QueuedMessage]
 
 
 def delete(aws: AwsClients, queue_url: str, messages: list[QueuedMessage]) -> None:
-    """Done with these: handled (or not an alarm event at all)."""
-    if messages:
-        aws.call("sqs", "DeleteMessageBatch", QueueUrl=queue_url,
-                 Entries=[{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(messages)])
+    """Done with these: handled (or not an alarm event at all). One DeleteMessage each, not the batch call:
+    the batch needs the same IAM action and a batch's partial failures would need handling of their own."""
+    for message in messages:
+        aws.call("sqs", "DeleteMessage", QueueUrl=queue_url, ReceiptHandle=message.receipt)
 
 
 def alarm_event(body: str) -> AlarmEvent | None:
