@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.aws import changes as aws_changes
+from bot.aws import cloudwatch
 from bot.aws.accounts import Target
 from bot.aws.changes import Change, short
 from bot.aws.records import Alarm
@@ -40,6 +41,20 @@ _SOURCES: dict[str, Callable[..., list[Change]]] = {
 # alarm dimensions that name a resource a change could have touched
 _DIMENSIONS = ("ServiceName", "ClusterName", "FunctionName", "DBInstanceIdentifier", "DBClusterIdentifier",
                "LoadBalancer", "TargetGroup", "AutoScalingGroupName", "InstanceId", "QueueName", "TableName")
+
+
+# alarm tag keys whose value names the resource the alarm is about
+_TAG_KEYS = ("service", "app", "application", "function", "component", "db", "stack")
+
+
+def alarm_tags(svc: Services, alarm: Alarm) -> tuple[dict[str, str], list[str]]:
+    """The alarm's tags, or a note when they could not be read (the rest of the lookup goes on)."""
+    if not alarm.arn:
+        return {}, []
+    try:
+        return cloudwatch.alarm_tags(svc.aws, alarm.arn), []
+    except CloudOpsError as exc:
+        return {}, [f"Tags of {alarm.name} not read: {exc.message}."]
 
 
 @dataclass
@@ -106,9 +121,10 @@ def _note(source: str, exc: CloudOpsError) -> str:
     return f"{label} not read: {exc.message}."
 
 
-def related_names(alarm: Alarm, log_groups: Iterable[str]) -> list[str]:
-    """Resources an alarm is about: its dimensions and its mapped log groups (``/ecs/api-prod`` → api-prod)."""
-    names = []
+def related_names(alarm: Alarm, log_groups: Iterable[str], tags: dict[str, str] | None = None) -> list[str]:
+    """Resources an alarm is about: its dimensions, its tags naming a resource (``service=api-prod``) and its
+    mapped log groups (``/ecs/api-prod`` → api-prod)."""
+    names = [v for k, v in (tags or {}).items() if k.lower() in _TAG_KEYS]
     for dim in _DIMENSIONS:
         value = alarm.dimensions.get(dim, "")
         parts = value.split("/")
@@ -123,13 +139,14 @@ def changes_before(alarm: Alarm, services: Services,
     """Changes on the alarm's resources in the window before its breach (in the alarm's own account/region),
     nearest the breach first, and the breach time."""
     breach = alarm.updated or services.clock()
-    names = related_names(alarm, log_groups)
+    tags, notes = alarm_tags(services, alarm)
+    names = related_names(alarm, log_groups, tags)
     if not names:
-        return [], ["No resource to look up changes for: the alarm names no service, function, db or log group."], \
-            breach
-    found, notes = changes_here(services, breach - timedelta(seconds=services.settings.changes_window_s), breach,
-                                names)
-    return found, notes, breach
+        return [], [*notes, "No resource to look up changes for: the alarm names no service, function, db or "
+                            "log group (dimensions, tags, CLOUDOPS_ALARM_LOG_GROUPS)."], breach
+    found, more = changes_here(services, breach - timedelta(seconds=services.settings.changes_window_s), breach,
+                               names)
+    return found, notes + more, breach
 
 
 def changes_for_alarms(svc: Services, alarms: Iterable[Alarm], log_groups: Callable[[Alarm], list[str]],
@@ -137,13 +154,16 @@ def changes_for_alarms(svc: Services, alarms: Iterable[Alarm], log_groups: Calla
     """For up to ``limit`` alarms of one account/region: each alarm's changes in the window before its breach,
     read in one pass (CloudTrail allows ~2 lookups a second). Returns (alarm, change, breach) nearest first."""
     chosen = list(alarms)[:limit]
-    wanted = {a.name: related_names(a, log_groups(a)) for a in chosen}
+    tagged = {a.name: alarm_tags(svc, a) for a in chosen}
+    tag_notes = [n for _, ns in tagged.values() for n in ns]
+    wanted = {a.name: related_names(a, log_groups(a), tagged[a.name][0]) for a in chosen}
     names = [n for ns in wanted.values() for n in ns]
     if not names:
-        return [], []
+        return [], tag_notes
     span = timedelta(seconds=svc.settings.changes_window_s)
     breaches = {a.name: a.updated or svc.clock() for a in chosen}
     found, notes = changes_here(svc, min(breaches.values()) - span, max(breaches.values()), names)
+    notes = tag_notes + notes
     out: list[tuple[Alarm, Change, datetime]] = []
     for alarm in chosen:
         breach = breaches[alarm.name]

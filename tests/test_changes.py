@@ -165,3 +165,30 @@ def test_ask_calls_recent_changes_and_the_tool_result_holds_the_deployment(trail
     assert "bob@" not in result and "carol@" not in result and "dave@" not in result
     assert any("recent_changes" in line for line in reply.sections[0].text.splitlines())
     assert json.dumps(llm.received()[0]["tools"]).count('"recent_changes"') == 1
+
+
+def test_an_alarms_service_tag_relates_it_to_the_changes_of_that_service(
+        aws: tuple[MotoSandbox, SeededIncident], trail: tuple[TrailPeer, Alarm]) -> None:
+    """No service in the alarm's dimensions: the team tagged the alarm service=ledger-prod instead."""
+    peer, _ = trail
+    cw = boto3.client("cloudwatch", endpoint_url=aws[0].endpoint_url, region_name=REGION)
+    cw.put_metric_alarm(AlarmName="ledger-latency-high", Namespace="Ledger", MetricName="LatencyP99",
+                        Dimensions=[{"Name": "Stage", "Value": "prod"}], Statistic="Maximum", Period=60,
+                        EvaluationPeriods=1, Threshold=2.0, ComparisonOperator="GreaterThanThreshold",
+                        Tags=[{"Key": "service", "Value": "ledger-prod"}, {"Key": "team", "Value": "payments"}])
+    cw.set_alarm_state(AlarmName="ledger-latency-high", StateValue="ALARM", StateReason="Threshold Crossed: 3.1 > 2")
+    services = _services()
+    try:
+        alarm = next(a for a in cloudwatch.describe_alarms(services.aws, "ALARM") if a.name == "ledger-latency-high")
+        assert alarm.updated is not None
+        peer.record(TrailEvent("UpdateService", "ecs.amazonaws.com", "frank@example.com",
+                               alarm.updated - timedelta(minutes=10), region=REGION,
+                               request={"cluster": "ledger", "service": "ledger-prod"}))
+        reply = evidence_pack(alarm, services, Request(text="", source=Source.ACTION, user="c", channel="C"))
+    finally:
+        services.close()
+        cw.delete_alarms(AlarmNames=["ledger-latency-high"])
+    section = next(s for s in reply.sections if s.title.startswith("Changes in the"))
+    assert section.text.splitlines() == [line for line in section.text.splitlines() if "ledger-prod" in line]
+    assert "(10m before the breach) ecs UpdateService on ledger-prod by frank@example.com" in section.text
+    assert "alice@" not in reply.plain_text()  # payments-prod's deployment is not this alarm's

@@ -49,6 +49,12 @@ def describe_alarm(aws: AwsClients, name: str) -> Alarm | None:
     return found[0] if found else None
 
 
+def alarm_tags(aws: AwsClients, arn: str) -> dict[str, str]:
+    """An alarm's tags (``service=api-prod``): how teams say which resource an alarm is about."""
+    page = aws.call("cloudwatch", "ListTagsForResource", ResourceARN=arn)
+    return {t["Key"]: t["Value"] for t in page.get("Tags", [])}
+
+
 def _alarm(raw: dict[str, Any]) -> Alarm:
     metric = raw.get("MetricName") or ("(math expression)" if raw.get("Metrics") else "")
     return Alarm(
@@ -64,6 +70,7 @@ def _alarm(raw: dict[str, Any]) -> Alarm:
         period_s=int(raw.get("Period", 0) or 0),
         namespace=raw.get("Namespace", ""),
         metric_name=raw.get("MetricName", ""),
+        arn=raw.get("AlarmArn", ""),
     )
 
 

@@ -69,7 +69,8 @@ CAPABILITY = Capability(
     summary="who changed what: CloudTrail writes, deployments, stack events, scaling, newest first",
     handler=handle_changes, prompt="changes", order=35,
     gatherers=(read_changes,),
-    aws_actions=("cloudtrail:LookupEvents", "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+    aws_actions=("cloudtrail:LookupEvents", "cloudwatch:ListTagsForResource", "cloudformation:DescribeStacks",
+                 "cloudformation:DescribeStackEvents",
                  "autoscaling:DescribeScalingActivities", "ecs:ListClusters", "ecs:ListServices",
                  "ecs:DescribeServices", "lambda:ListFunctions", "lambda:ListVersionsByFunction"),
     tools=(ModelTool("recent_changes", "Write events (who changed what, when, on which resource) from CloudTrail, "
