@@ -85,7 +85,7 @@ def test_junk_and_other_regions_are_dropped_and_sns_is_unwrapped(queue: tuple[An
 
 def test_the_events_account_id_picks_the_account_whose_role_it_names() -> None:
     settings = Settings.from_values(
-        aws_region=REGION,
+        aws_region=REGION, alarm_queue_url="https://sqs.eu-central-1.amazonaws.com/111111111111/alarm-events",
         accounts={"prod": {"role_arn": "arn:aws:iam::222222222222:role/cloudops-read", "regions": [REGION]},
                   "home": {"regions": [REGION]}})
     services = Services.build(settings, Metrics())
@@ -99,5 +99,7 @@ def test_the_events_account_id_picks_the_account_whose_role_it_names() -> None:
         assert pick("222222222222") == Target("prod", REGION)
         assert pick("999999999999") == Target("home", REGION)  # not a role we assume: the bot's own account
         assert consumer.target_for(AlarmEvent("222222222222", "us-west-1", "a", "ALARM", "", None)) is None
+        queue = consumer.queue_clients()  # the queue is read with the bot's own credentials, in its own region
+        assert (queue.account, queue.region) == ("home", "eu-central-1")
     finally:
         services.close()

@@ -10,6 +10,7 @@ deliver again after its visibility timeout.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import replace
 from typing import Protocol
@@ -20,11 +21,13 @@ from bot.aws import alarm_queue, cloudwatch
 from bot.aws.accounts import Target
 from bot.aws.alarm_queue import AlarmEvent
 from bot.aws.records import Alarm
+from bot.aws.session import AwsClients
 from bot.config import Settings
 from bot.errors import CloudOpsError
 from handlers.services import Services
 
 log = structlog.get_logger("cloudops.alarm_queue")
+_QUEUE_REGION = re.compile(r"^https://sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
 RETRY_S = 5.0  # pause after a failed receive, so a broken queue does not spin
 
 
@@ -57,9 +60,19 @@ class AlarmQueue:
                 log.warning("alarm_queue_failed", error=exc.message)
                 self._stop.wait(RETRY_S)
 
+    def queue_clients(self) -> AwsClients:
+        """The queue is the bot's own: its own credentials, in the region its URL names
+        (``https://sqs.eu-west-1.amazonaws.com/…``); SQS answers only in the queue's region."""
+        accounts = self.services.accounts
+        match = _QUEUE_REGION.match(self.settings.alarm_queue_url)
+        if accounts is None or match is None:
+            return self.services.aws
+        own = [n for n, spec in accounts.specs.items() if not spec.role_arn and not spec.profile]
+        return accounts.clients(Target(own[0] if own else accounts.default_account, match.group(1)))
+
     def drain_once(self, wait_s: int | None = None) -> int:
         """One long poll; returns how many alarm transitions it handled."""
-        aws, url = self.services.aws, self.settings.alarm_queue_url
+        aws, url = self.queue_clients(), self.settings.alarm_queue_url
         messages = alarm_queue.receive(aws, url, self.settings.alarm_queue_wait_s if wait_s is None else wait_s)
         done, handled = [], 0
         for message in messages:
