@@ -198,7 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if target.startswith(ECS_TARGET):
-                self._send(200, peer.workloads.ecs(target.removeprefix(ECS_TARGET), json.loads(raw or b"{}")))
+                self._send(200, peer.workloads.ecs(target.removeprefix(ECS_TARGET), json.loads(raw or b"{}"),
+                                                   _region(self.headers.get("Authorization", ""))))
                 return
             fault = peer._next_fault()
             if fault:
@@ -215,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _elb(self, peer: TrailPeer, raw: bytes) -> None:
         form = dict(parse_qsl(raw.decode()))
         try:
-            status, text = 200, peer.workloads.elb(form)
+            status, text = 200, peer.workloads.elb(form, _region(self.headers.get("Authorization", "")))
         except _Fault as fault:
             status, text = 400, elb_error(fault.code, fault.message)
         data = text.encode()

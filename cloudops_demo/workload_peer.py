@@ -61,9 +61,10 @@ class WorkloadState:
         return f"arn:aws:ecs:{self.region}:{self.account}:{kind}/" + "/".join(parts)
 
     # --- ECS ----------------------------------------------------------------------------------------
-    def ecs(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+    def ecs(self, operation: str, body: dict[str, Any], region: str) -> dict[str, Any]:
+        """One ECS operation; the seeded services live in ``self.region`` only, like real ones."""
         with self.lock:
-            services = list(self.services)
+            services = list(self.services) if region == self.region else []
         if operation == "ListClusters":
             return {"clusterArns": sorted({self._arn("cluster", s.cluster) for s in services})}
         cluster = str(body.get("cluster", "default")).rsplit("/", 1)[-1]
@@ -111,13 +112,13 @@ class WorkloadState:
                                for n, code, reason in t["containers"]]}
 
     # --- ELBv2 --------------------------------------------------------------------------------------
-    def elb(self, form: dict[str, str]) -> str:
+    def elb(self, form: dict[str, str], region: str) -> str:
         action = form.get("Action", "")
         if action != "DescribeTargetHealth":
             raise PeerFault("InvalidAction", f"{action} is not served by the sandbox peer")
         arn = form.get("TargetGroupArn", "")
         with self.lock:
-            descriptions = self.targets.get(arn)
+            descriptions = self.targets.get(arn) if region == self.region else None
         if descriptions is None:
             raise PeerFault("TargetGroupNotFound", f"Target group '{arn}' not found")
         members = "".join(

@@ -81,8 +81,9 @@ def _trail_change(raw: dict[str, Any], region: str) -> Change | None:
     named = [str(r.get("ResourceName", "")) for r in raw.get("Resources", []) if r.get("ResourceName")]
     named += [str(params[k]) for k in _NAME_KEYS if isinstance(params, dict) and isinstance(params.get(k), str)]
     names = list(dict.fromkeys(short(n) for n in named if n))
-    # the changed thing first: a service before its cluster
-    names.sort(key=lambda n: n == short(str(params.get("cluster", ""))) if isinstance(params, dict) else False)
+    # a service's change is not its cluster's: the cluster counts only when nothing else is named
+    cluster = short(str(params.get("cluster", ""))) if isinstance(params, dict) else ""
+    names = [n for n in names if n != cluster] or names
     source = str(raw.get("EventSource", "")).removesuffix(".amazonaws.com")
     event_id = str(raw.get("EventId", ""))
     link = (f"https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/events/{quote(event_id)}"
@@ -142,8 +143,7 @@ def service_deployments(aws: AwsClients, start: datetime, end: datetime, cap: in
                         rollout = d.get("rolloutState") or d.get("status", "")
                         out.append(Change(when=when, resource=svc["serviceName"], who="ECS", source="ecs",
                                           what=f"ecs deployment {short(d.get('taskDefinition', ''))} "
-                                               f"({d.get('status', '')}, rollout {rollout})",
-                                          also=(short(cluster),)))
+                                               f"({d.get('status', '')}, rollout {rollout})"))
     out.sort(key=lambda c: c.when, reverse=True)
     return out[:cap]
 
