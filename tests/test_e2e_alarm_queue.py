@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,6 +24,7 @@ from cloudops_demo.sandbox import SeededIncident
 from cloudops_demo.slack import SlackEmulator
 from cloudops_demo.trail_peer import TrailEvent, TrailPeer
 from tests.harness import running_bot, text_of
+from tests.test_store_redis import REDIS_BIN, RedisProcess
 
 REGION = "eu-west-2"
 CH = "C-alarm-queue"
@@ -104,6 +106,38 @@ def test_a_queued_alarm_event_is_announced_within_seconds_once_with_the_change_b
             assert sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])[
                 "Attributes"]["ApproximateNumberOfMessages"] == "0"  # handled messages are deleted
     assert took < 5.0, f"announced {took:.1f}s after the event; the poll interval was an hour"
+
+
+@pytest.mark.skipif(REDIS_BIN is None, reason="redis-server binary not found (Debian package)")
+def test_two_replicas_on_one_queue_announce_a_transition_once(cloud: tuple[Any, Any, str, TrailPeer],
+                                                              tmp_path: Path) -> None:
+    """Both replicas long-poll the queue and SQS delivers the event twice: each may get a copy; the shared
+    store's claim lets one of them post."""
+    cw, sqs, queue, _ = cloud
+    redis = RedisProcess(tmp_path)
+    redis.start()
+    settings = {"alarm_channel": CH, "alarm_poll_s": 3600.0, "alarm_queue_url": queue, "alarm_queue_wait_s": 1,
+                "aws_region": REGION, "redis_url": redis.url}
+    try:
+        with SlackEmulator() as slack, running_bot(slack, None, **settings) as one, \
+                running_bot(slack, None, **settings) as two:
+            for run in (one, two):
+                polls = run.bot.services.metrics.incident_poll_seconds
+                assert slack.wait_for(lambda p=polls: _count(p) >= 1, 10)
+            cw.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="Threshold Crossed: 12 > 5")
+            alarm = cw.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]
+            for _ in range(4):
+                sqs.send_message(QueueUrl=queue, MessageBody=_event(alarm))
+            assert slack.wait_for(lambda: any(ALARM in str(m.get("text", "")) for m in slack.channel_messages(CH)),
+                                  10), "no announcement from the queue"
+            assert slack.wait_for(lambda: sqs.get_queue_attributes(
+                QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+                "ApproximateNumberOfMessages"] == "0", 10)
+            time.sleep(1.5)  # the last copies are handled
+            parents = [m for m in slack.channel_messages(CH) if ALARM in str(m.get("text", ""))]
+            assert len(parents) == 1
+    finally:
+        redis.kill()
 
 
 def _count(histogram: Any) -> float:
