@@ -40,7 +40,7 @@ class Bot:
 
     def __post_init__(self) -> None:
         v = bot_version()
-        self.metrics = Metrics(v, commands=registry.verbs(), aws_operations=registry.aws_actions())
+        self.metrics = Metrics(v, commands=registry.verbs(), aws_operations=registry.aws_operations())
         self.state = BotState(version=v)
         self.services = Services.build(self.settings, self.metrics)
 

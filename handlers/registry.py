@@ -48,6 +48,19 @@ def verbs() -> tuple[str, ...]:
     return tuple(BY_VERB)
 
 
+# IAM prefix -> boto3 service name, where they differ: metric labels name the service as the calls do
+_BOTO_SERVICE = {"elasticloadbalancing": "elbv2"}
+
+
+def aws_operations() -> tuple[str, ...]:
+    """The same actions as ``service:Operation`` the way ``AwsClients.call`` labels its metrics."""
+    out = []
+    for action in aws_actions():
+        prefix, _, op = action.partition(":")
+        out.append(f"{_BOTO_SERVICE.get(prefix, prefix)}:{op}")
+    return tuple(out)
+
+
 def aws_actions() -> tuple[str, ...]:
     """Every AWS action the bot may call: the capabilities' and the service's own probe."""
     return tuple(sorted({a for c in CAPABILITIES for a in c.aws_actions} | set(SERVICE_ACTIONS)))
