@@ -243,6 +243,11 @@ SPECS: dict[str, Spec] = {
     "alarm_severity": Spec("CLOUDOPS_ALARM_SEVERITY", {}, "Alarm-name prefix → severity, e.g. api-=critical", _mapping),
     "alarm_log_groups": Spec("CLOUDOPS_ALARM_LOG_GROUPS", {}, "Alarm-name prefix → log group for evidence", _mapping),
     "alarm_mute_s": Spec("CLOUDOPS_ALARM_MUTE", 3600, "How long the Mute button silences an alarm", _duration),
+    "alarm_queue_url": Spec("CLOUDOPS_ALARM_QUEUE_URL", "", "SQS queue of EventBridge alarm state changes, "
+                            "long-polled for announcements within seconds (empty = polling only)"),
+    "alarm_queue_wait_s": Spec("CLOUDOPS_ALARM_QUEUE_WAIT_S", 20, "SQS long-poll wait per receive (1–20 s)", int),
+    "changes_window_s": Spec("CLOUDOPS_CHANGES_WINDOW", 3600, "Changes shown before an alarm's breach", _duration),
+    "changes_max_events": Spec("CLOUDOPS_CHANGES_MAX_EVENTS", 200, "CloudTrail write events read per request", int),
     "redis_url": Spec("CLOUDOPS_REDIS_URL", "", "Shared store for dedupe/limits/budgets/incidents across replicas "
                       "(empty = per process)", secret=True),
     "redis_timeout_s": Spec("CLOUDOPS_REDIS_TIMEOUT_S", 0.5, "Redis socket timeout; then per-replica state", float),
@@ -360,6 +365,10 @@ class Settings:
     alarm_severity: dict[str, str]
     alarm_log_groups: dict[str, str]
     alarm_mute_s: int
+    alarm_queue_url: str
+    alarm_queue_wait_s: int
+    changes_window_s: int
+    changes_max_events: int
     redis_url: str
     redis_timeout_s: float
     llm_provider: str
@@ -433,6 +442,10 @@ def _validate(s: Settings) -> list[str]:
     problems += [f"{SPECS[n].env} must be greater than 0" for n in positive if n != "llm_max_retries"]
     if s.llm_max_retries < 0:
         problems.append("CLOUDOPS_LLM_MAX_RETRIES must be 0 or more")
+    if s.alarm_queue_wait_s > 20:
+        problems.append("CLOUDOPS_ALARM_QUEUE_WAIT_S must be 20 or less (SQS's longest long poll)")
+    if s.alarm_queue_url and not s.alarm_queue_url.startswith(("https://", "http://")):
+        problems.append("CLOUDOPS_ALARM_QUEUE_URL must be the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
     if s.default_window_s > s.max_window_s:
         problems.append("CLOUDOPS_DEFAULT_WINDOW is longer than CLOUDOPS_MAX_WINDOW")
     problems += account_problems(s)

@@ -41,7 +41,7 @@ class Bot:
 
     def __post_init__(self) -> None:
         v = bot_version()
-        self.metrics = Metrics(v, commands=registry.verbs(), aws_operations=registry.aws_actions())
+        self.metrics = Metrics(v, commands=registry.verbs(), aws_operations=registry.aws_operations())
         self.metrics.init_actions(registry.action_names())
         problems = registry.action_rule_problems(self.settings.action_rules)
         if problems:  # configuration cannot import the entries, so the names are checked here, at start-up

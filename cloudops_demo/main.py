@@ -28,6 +28,8 @@ from bot.runtime import Bot
 from cloudops_demo.aws import MotoSandbox
 from cloudops_demo.sandbox import SeededIncident, seed_incident
 from cloudops_demo.slack import SlackEmulator, render_thread
+from cloudops_demo.story import PEER_VARIABLES, seed_story
+from cloudops_demo.trail_peer import TrailPeer
 
 CHANNEL = "C0INCIDENT"
 USER = "U0ONCALL"
@@ -41,6 +43,8 @@ QUIET_S = 0.6  # an answer is complete when no new message arrived in its thread
 EXAMPLES = """Try:
   /cloudops alarms
   /cloudops status
+  /cloudops changes 1h
+  /cloudops service api-prod
   /cloudops logs api 502 30m
   /cloudops metrics api-1 cpu 1h
   @CloudOps why is checkout returning 502s?
@@ -61,6 +65,7 @@ def demo_settings(sidecar_addr: str, slack: SlackEmulator) -> Settings:
         action_rules=parse_action_rules({a: {"*": {"request": [USER], "approve": [LEAD]}}
                                          for a in ("ec2-reboot", "ec2-stop", "ec2-start")}),
         action_verify_poll_s=0.5, action_verify_timeout_s=60,
+        alarm_log_groups={"api-prod-": "/ecs/api-prod"},  # the 5xx alarm's service: its logs and changes
     )
 
 
@@ -208,6 +213,8 @@ def run_demo(ns: argparse.Namespace, out: TextIO = sys.stdout, stdin: TextIO = s
     os.environ.pop("AWS_PROFILE", None)
     sandbox = MotoSandbox().start()
     os.environ["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    peer = TrailPeer().start()  # CloudTrail, ECS tasks and target health: what moto lacks
+    os.environ.update({k: peer.endpoint_url for k in PEER_VARIABLES})
     slack = SlackEmulator().start()
     bot: Bot | None = None
     ok = True
@@ -217,6 +224,7 @@ def run_demo(ns: argparse.Namespace, out: TextIO = sys.stdout, stdin: TextIO = s
     warm.start()
     try:
         incident = seed_incident(sandbox.endpoint_url)
+        seed_story(sandbox.endpoint_url, peer, now=incident.seeded_at)
         settings = demo_settings(ns.sidecar, slack)
         configure_logging(settings.log_level, "console")
         bot = Bot(settings).start()
@@ -239,6 +247,7 @@ def run_demo(ns: argparse.Namespace, out: TextIO = sys.stdout, stdin: TextIO = s
         if bot is not None:
             bot.stop(drain_s=2)
         slack.stop()
+        peer.stop()
         sandbox.stop()
     return 0 if ok else 1
 

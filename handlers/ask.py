@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.aws import cloudwatch, ec2
 from bot.aws.accounts import Target
-from bot.aws.records import InstanceHealth
+from bot.aws.changes import Change
+from bot.aws.records import Alarm, InstanceHealth
 from bot.errors import ModelError, UserInputError
 from bot.llm.loop import run_tool_loop
 from bot.models import Reply, Request, Section
 from handlers.alarms import alarm_line
 from handlers.capability import Access, Capability
+from handlers.changes import before, change_line, changes_for_alarms
+from handlers.incident import log_groups_for
 from handlers.scope import fleet_targets, gather, labelled, split_scope
 from handlers.services import Services
 from handlers.status import instance_line, problems
@@ -75,11 +79,19 @@ def handle_ask(request: Request, args: list[str], services: Services, sources: S
 def _evidence_only(request: Request, question: str, services: Services, note: str) -> Reply:
     """Without a model we can't reason, but we can show what an engineer would look at first."""
     targets = fleet_targets(split_scope([], request, services)[1], services)
-    per_target, unread = gather(targets, services, lambda svc: svc.parallel.run({
-        "alarms": lambda: cloudwatch.describe_alarms(svc.aws, "ALARM"),
-        "instances": lambda: ec2.describe_instances(svc.aws),
-        "health": lambda: ec2.instance_health(svc.aws),
-    }))
+    def per_target_state(svc: Services) -> dict[str, Any]:
+        got = svc.parallel.run({
+            "alarms": lambda: cloudwatch.describe_alarms(svc.aws, "ALARM"),
+            "instances": lambda: ec2.describe_instances(svc.aws),
+            "health": lambda: ec2.instance_health(svc.aws),
+        })
+        firing = got["alarms"]
+        if isinstance(firing, list) and firing:  # what changed before each firing alarm's breach
+            got.update(svc.parallel.run({"changes": lambda: changes_for_alarms(
+                svc, firing, lambda a: log_groups_for(a, svc))}))
+        return got
+
+    per_target, unread = gather(targets, services, per_target_state)
     label = labelled(services, targets)
 
     def tag(t: Target) -> str:
@@ -105,12 +117,35 @@ def _evidence_only(request: Request, question: str, services: Services, note: st
         sections.append(Section(title=f"Instances needing attention ({len(bad)} of {len(rows)})",
                                 text=text, code=True))
         summary_parts.append(f"{len(bad)} of {len(rows)} instances need attention")
+    changed = [(t, *acb) for t in sorted(per_target) for acb in _changes_of(per_target[t])]
+    if changed:
+        changed.sort(key=lambda tacb: tacb[3] - tacb[2].when)
+        now = services.clock()
+        text = "\n".join(services.scrub(f"{tag(t)}{a.name}: {change_line(c, now, breach=b, resource=True)}")
+                         for t, a, c, b in changed)
+        sections.insert(0, Section(title=f"Changes before the firing alarms' breaches ({len(changed)}), nearest first",
+                                   text=text, code=True))
+        _, alarm, first, breach = changed[0]
+        summary_parts.insert(0, f"the nearest change before {alarm.name} fired: {first.what} on {first.resource} by "
+                                f"{first.who}, {before(first.when, breach)} the breach")
+    change_notes = [n for t in sorted(per_target) for n in _change_notes(per_target[t])]
     failed = sorted({k for t in per_target for k, v in per_target[t].items() if isinstance(v, Exception)})
-    notes = (note,) + ((f"Could not read: {', '.join(failed)}.",) if failed else ()) + tuple(unread)
+    notes = ((note,) + ((f"Could not read: {', '.join(failed)}.",) if failed else ()) + tuple(unread)
+             + tuple(dict.fromkeys(change_notes)))
     summary = ("I can't reason about the question without a model, but here is the current state: "
                + "; ".join(summary_parts) + ". Try `/cloudops logs <group> errors 30m` for log evidence.")
     return Reply(title=f"Q: {_short(question)}", summary=services.scrub(summary), sections=tuple(sections),
                  notes=notes, evidence="\n\n".join(s.text for s in sections))
+
+
+def _changes_of(got: dict[str, Any]) -> list[tuple[Alarm, Change, datetime]]:
+    value = got.get("changes")
+    return value[0] if isinstance(value, tuple) else []
+
+
+def _change_notes(got: dict[str, Any]) -> list[str]:
+    value = got.get("changes")
+    return list(value[1]) if isinstance(value, tuple) else []
 
 
 def _listed(value: object, target: Target) -> list[tuple[Target, Any]]:

@@ -1,18 +1,21 @@
 """The evidence pack for an alarm that just fired: what an engineer would gather first, in parallel.
 
-metric datapoints around the breach · EC2 status for instance dimensions · mapped (or guessed) log
-groups, compacted · the other alarms firing now · then the model's triage (evidence-only without one).
+metric datapoints around the breach · changes on the alarm's resources before it · EC2 status for
+instance dimensions · mapped (or guessed) log groups, compacted · the other alarms firing now · then the
+model's triage (evidence-only without one).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.aws import cloudwatch, ec2
+from bot.aws.changes import Change
 from bot.aws.records import Alarm
 from bot.models import ChartSpec, Reply, Request, Section
 from handlers.alarms import alarm_line
+from handlers.changes import change_line, changes_before
 from handlers.charting import alarm_chart
 from handlers.formatting import stamp
 from handlers.logs import compact_text, gather_logs, newest_errors, scrubbed_events
@@ -56,6 +59,7 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
         jobs["ec2"] = lambda: (ec2.describe_instances(services.aws, instance),
                                ec2.instance_health(services.aws, [instance]))
     groups = log_groups_for(alarm, services)
+    jobs["changes"] = lambda: changes_before(alarm, services, groups)
     for group in groups:
         jobs[f"logs:{group}"] = lambda g=group: gather_logs(services, g, [], LOG_WINDOW_S)  # type: ignore[misc]
     got = services.parallel.run(jobs)
@@ -72,6 +76,7 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
         sections.append(Section(title=f"{alarm.metric} around the breach", text=text, code=True))
         charts = alarm_chart(alarm, metric, services.scrub)
         evidence.append(text)
+    notes_changes = _changes_section(got["changes"], services, sections, evidence, missing)
     if "ec2" in got:
         if isinstance(got["ec2"], Exception):
             missing.append(f"EC2 status of {instance}")
@@ -101,7 +106,7 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
         text = "\n".join(alarm_line(a, services) for a in others) or "none"
         sections.append(Section(title=f"Other alarms firing now ({len(others)})", text=text, code=True))
         evidence.append(f"Other alarms firing:\n{text}")
-    notes: tuple[str, ...] = (f"Could not read: {', '.join(missing)}.",) if missing else ()
+    notes: tuple[str, ...] = ((f"Could not read: {', '.join(missing)}.",) if missing else ()) + notes_changes
     if not groups:
         notes += ("No log group is mapped to this alarm (CLOUDOPS_ALARM_LOG_GROUPS).",)
     fallback = services.scrub(f"{alarm.name} fired: {alarm.reason}")
@@ -109,3 +114,24 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
                    evidence="\n\n".join(evidence), fallback=fallback, prompt="incident",
                    values={"alarm": alarm.name}, notes=notes)
     return replace(reply, charts=charts)
+
+
+def _changes_section(result: object, services: Services, sections: list[Section], evidence: list[str],
+                     missing: list[str]) -> tuple[str, ...]:
+    """Changes before the breach, nearest first, placed right after the metric: most incidents follow one."""
+    if isinstance(result, Exception):
+        missing.append("recent changes")
+        return ()
+    found: list[Change]
+    notes: list[str]
+    breach: datetime
+    found, notes, breach = result  # type: ignore[misc]
+    window = services.settings.changes_window_s // 60
+    if found:
+        text = services.scrub("\n".join(change_line(c, services.clock(), breach=breach, resource=True) for c in found))
+        sections.append(Section(title=f"Changes in the {window} min before the breach ({len(found)}), nearest first",
+                                text=text, code=True))
+        evidence.append(f"Changes before the breach, nearest first:\n{text}")
+    elif not notes:
+        evidence.append(f"Changes before the breach: none in the {window} min before it.")
+    return tuple(notes)

@@ -20,6 +20,9 @@ from handlers.help import capability as help_capability
 
 # Called by the bot but by no capability: the sidecar's /status probe (bot.aws.health).
 SERVICE_ACTIONS = ("sts:GetCallerIdentity",)
+# The alarm queue consumer (bot.slack.alarm_queue), with CLOUDOPS_ALARM_QUEUE_URL only: the bot's own role,
+# from deploy/iam-policy-alarm-queue.json, never the read-only roles (deleting a message is a write).
+QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage")
 
 
 def _declared(module: ModuleType) -> Capability:
@@ -70,6 +73,19 @@ def action_spec(name: str) -> ActionSpec | None:
 def action_iam_actions() -> tuple[str, ...]:
     """Everything the action role is called for: deploy/iam-policy-actions.json grants exactly this."""
     return tuple(sorted({a for c in CAPABILITIES if c.action is not None for a in c.action.iam_actions}))
+
+
+# IAM prefix -> boto3 service name, where they differ: metric labels name the service as the calls do
+_BOTO_SERVICE = {"elasticloadbalancing": "elbv2"}
+
+
+def aws_operations() -> tuple[str, ...]:
+    """The same actions as ``service:Operation`` the way ``AwsClients.call`` labels its metrics."""
+    out = []
+    for action in aws_actions():
+        prefix, _, op = action.partition(":")
+        out.append(f"{_BOTO_SERVICE.get(prefix, prefix)}:{op}")
+    return tuple(out)
 
 
 def aws_actions() -> tuple[str, ...]:

@@ -14,6 +14,8 @@ from bot.runtime import Bot
 from cloudops_demo.aws import MotoSandbox
 from cloudops_demo.sandbox import SeededIncident, seed_incident
 from cloudops_demo.slack import SlackEmulator
+from cloudops_demo.story import PEER_VARIABLES, seed_story
+from cloudops_demo.trail_peer import TrailPeer
 from tests.peers.llm_server import FakeLLMServer
 
 FAKE_AWS_ENV = {
@@ -27,15 +29,22 @@ FAKE_AWS_ENV = {
 
 @contextmanager
 def aws_sandbox() -> Iterator[tuple[MotoSandbox, SeededIncident]]:
-    """A seeded moto server; boto3 reaches it through AWS_ENDPOINT_URL like a user's config would."""
-    saved = {k: os.environ.get(k) for k in [*FAKE_AWS_ENV, "AWS_ENDPOINT_URL", "AWS_PROFILE"]}
+    """A seeded moto server, plus the peer for what moto lacks (CloudTrail, ECS tasks' exit codes, target
+    health); boto3 reaches them through AWS_ENDPOINT_URL and its service-specific variables like a user's
+    config would."""
+    saved = {k: os.environ.get(k) for k in [*FAKE_AWS_ENV, "AWS_ENDPOINT_URL", "AWS_PROFILE", *PEER_VARIABLES]}
     sandbox = MotoSandbox().start()
+    peer = TrailPeer().start()
     os.environ.update(FAKE_AWS_ENV)
     os.environ["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    os.environ.update({k: peer.endpoint_url for k in PEER_VARIABLES})
     os.environ.pop("AWS_PROFILE", None)
     try:
-        yield sandbox, seed_incident(sandbox.endpoint_url)
+        incident = seed_incident(sandbox.endpoint_url)
+        seed_story(sandbox.endpoint_url, peer, now=incident.seeded_at)
+        yield sandbox, incident
     finally:
+        peer.stop()
         sandbox.stop()
         for k, v in saved.items():
             if v is None:

@@ -80,7 +80,7 @@ def running_sidecar(*, health: HealthSource | None = None, connected: bool = Tru
                     **overrides: Any) -> Iterator[Running]:
     """A sidecar on 127.0.0.1:<free port> over real Services (AWS = whatever AWS_ENDPOINT_URL says)."""
     settings = _settings(**overrides)
-    metrics = Metrics("9.9.9", commands=registry.verbs(), aws_operations=registry.aws_actions())
+    metrics = Metrics("9.9.9", commands=registry.verbs(), aws_operations=registry.aws_operations())
     state = BotState(version="9.9.9")
     state.set_connected(connected)
     services = Services.build(settings, metrics)

@@ -121,16 +121,18 @@ def test_the_running_bots_metrics_start_at_zero_for_every_verb_and_aws_action() 
     sample = bot.metrics.registry.get_sample_value
     for verb in (*registry.verbs(), "unknown"):
         assert sample("cloudops_requests_total", {"kind": "command", "command": verb, "outcome": "ok"}) == 0, verb
-    for action in registry.aws_actions():
+    for action in registry.aws_operations():  # labelled as AwsClients.call labels them: elbv2, not elasticloadbalancing
         service, _, op = action.partition(":")
         assert sample("cloudops_aws_calls_total", {"service": service, "operation": op, "outcome": "ok"}) == 0, action
+    assert "elbv2:DescribeTargetHealth" in registry.aws_operations()
 
 
 def test_the_model_is_offered_each_capabilitys_tools_and_ask_declares_their_aws_actions() -> None:
     ask = registry.BY_VERB["ask"]
     tooled = [c for c in registry.CAPABILITIES if c.tools]
     assert {t.name for c in tooled if c.access is not Access.ACTION for t in c.tools} == {
-        "list_instances", "search_logs", "list_log_groups", "get_alarms", "get_instance_metrics"}
+        "list_instances", "search_logs", "list_log_groups", "get_alarms", "get_instance_metrics",
+        "recent_changes", "describe_ecs_service", "list_ecs_services", "describe_lambda", "describe_db"}
     # the one tool of the action class only proposes; front ends that must never change anything skip it
     assert {t.name for c in tooled if c.access is Access.ACTION for t in c.tools} == {"propose_action"}
     assert set(ask.aws_actions) == {a for c in tooled for a in c.aws_actions}

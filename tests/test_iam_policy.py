@@ -18,11 +18,14 @@ the call log). That permission lives in deploy/iam-policy-assume.json, which onl
 iam-policy.json is also what the read-only roles in the target accounts get, and they must not be able to
 assume further roles. So an operation granted by iam-policy-assume.json counts as covered here, and
 iam-policy.json must not grant it. The cross-account policies themselves: tests/test_iam_cross_account.py.
+The alarm queue consumer's sqs:ReceiveMessage/DeleteMessage are the bot's role's alone as well
+(deploy/iam-policy-alarm-queue.json): deleting a message is a write, and the target roles never need it.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import json
 from collections.abc import Iterator
@@ -38,14 +41,17 @@ ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "deploy" / "iam-policy.json"
 BEDROCK_POLICY = ROOT / "deploy" / "iam-policy-bedrock.json"
 ASSUME_POLICY = ROOT / "deploy" / "iam-policy-assume.json"
+QUEUE_POLICY = ROOT / "deploy" / "iam-policy-alarm-queue.json"
 SOURCES = [p for d in ("bot", "handlers") for p in sorted((ROOT / d).rglob("*.py"))
            if p.name != "sandbox.py" and "emulators" not in p.parts]
 # boto3 service name -> IAM prefix. For these services the API operation name is the IAM action name.
-IAM_PREFIX = {"ec2": "ec2", "logs": "logs", "cloudwatch": "cloudwatch", "sts": "sts"}
+IAM_PREFIX = {"ec2": "ec2", "logs": "logs", "cloudwatch": "cloudwatch", "sts": "sts", "cloudtrail": "cloudtrail",
+              "cloudformation": "cloudformation", "autoscaling": "autoscaling", "ecs": "ecs",
+              "elbv2": "elasticloadbalancing", "lambda": "lambda", "rds": "rds", "sqs": "sqs"}
 # Direct (non-AwsClients) botocore clients: service -> {client method -> IAM action}.
 DIRECT_CLIENTS = {"bedrock-runtime": {"converse": "bedrock:InvokeModel",
                                       "converse_stream": "bedrock:InvokeModelWithResponseStream"}}
-READ_VERBS = ("Describe", "Get", "List", "Filter")
+READ_VERBS = ("Describe", "Get", "List", "Filter", "Lookup")
 
 
 def _actions(path: Path) -> list[str]:
@@ -58,8 +64,8 @@ def _actions(path: Path) -> list[str]:
 
 
 def _bot_role_only() -> set[str]:
-    """Actions granted to the bot's own role alone (assuming the target accounts' roles)."""
-    return set(_actions(ASSUME_POLICY)) if ASSUME_POLICY.exists() else set()
+    """Actions granted to the bot's own role alone (assuming the target accounts' roles, the alarm queue)."""
+    return {a for p in (ASSUME_POLICY, QUEUE_POLICY) if p.exists() for a in _actions(p)}
 
 
 def _aws_receiver(node: ast.expr) -> bool:
@@ -165,7 +171,9 @@ def test_parliament_finds_nothing_serious() -> None:
     """parliament (offline, AWS's IAM definitions) knows every action and sees no malformed statement."""
     parliament = pytest.importorskip("parliament")
     for action in _actions(POLICY) + _actions(BEDROCK_POLICY):
-        assert len(parliament.expand_action(action)) == 1, f"{action} is not exactly one known IAM action"
+        # elasticloadbalancing is defined twice (Classic and v2 share the prefix): count distinct actions
+        known = {(a["service"], a["action"]) for a in parliament.expand_action(action)}
+        assert len(known) == 1, f"{action} is not exactly one known IAM action"
     # LOW is "Resource * where the action could be scoped" (DescribeAlarms, which is kept at * because
     # it lists every alarm when called without names).
     findings = [parliament.enhance_finding(f) for f in parliament.analyze_policy_string(POLICY.read_text()).findings]
@@ -234,10 +242,12 @@ def recorded(incident: SeededIncident) -> Iterator[set[str]]:
             rate_user_per_min=1000.0, rate_user_burst=1000.0, rate_channel_per_min=1000.0,
             rate_channel_burst=1000.0)
         services = Services.build(settings, Metrics())
+        stack = _Stack(incident.region)  # a stack changed in the window: DescribeStackEvents is read
         try:
             commands = ["help", "status", "status web-1", "logs api 502 30m", "logs /ecs/worker-prod 2h",
                         "alarms", "alarms all", f"metrics {incident.spiking_instance} cpu 1h",
-                        f"metrics {incident.spiking_instance} status 1h"]
+                        f"metrics {incident.spiking_instance} status 1h", "changes 1h", "service",
+                        "service api-prod", "lambda checkout 1h", "db orders-db 1h"]
             for text in commands:
                 reply, _, outcome = dispatch.handle(Request(text=text, source=Source.COMMAND, user="U-IAM",
                                                             channel="C-IAM"), services)
@@ -251,7 +261,12 @@ def recorded(incident: SeededIncident) -> Iterator[set[str]]:
                 Scripted(tool_calls=(ToolCall("list_instances", {}), ToolCall("list_log_groups", {}),
                                      ToolCall("get_alarms", {"state": "ALL"}),
                                      ToolCall("search_logs", {"group": "api", "terms": ["502"], "window": "1h"}),
-                                     ToolCall("get_instance_metrics", {"instance": "web-1", "kind": "cpu"}))),
+                                     ToolCall("get_instance_metrics", {"instance": "web-1", "kind": "cpu"}),
+                                     ToolCall("recent_changes", {"window": "1h"}),
+                                     ToolCall("describe_ecs_service", {"service": "api-prod"}),
+                                     ToolCall("list_ecs_services", {}),
+                                     ToolCall("describe_lambda", {"function": "checkout"}),
+                                     ToolCall("describe_db", {"instance": "orders-db"}))),
                 Scripted(content="The api is returning 502s."))
             reply, _, outcome = dispatch.handle(Request(text="ask why is checkout failing?", source=Source.COMMAND,
                                                         user="U-IAM", channel="C-IAM"), services)
@@ -259,9 +274,60 @@ def recorded(incident: SeededIncident) -> Iterator[set[str]]:
             assert AwsHealthProbe(services.aws, 60.0).get().reachable  # the sidecar's /status probe
             for alarm in cloudwatch.describe_alarms(services.aws, "ALARM"):
                 evidence_pack(alarm, services, Request(text="", source=Source.ACTION, user="U-IAM", channel="C-IAM"))
+            _drain_alarm_queue(services, settings, incident)
         finally:
             services.close()
+            stack.close()
     yield seen
+
+
+class _Stack:
+    """A CloudFormation stack for the scenario's `changes`, removed after it (moto's state is the session's)."""
+
+    def __init__(self, region: str) -> None:
+        import boto3
+
+        self.cfn = boto3.client("cloudformation", region_name=region)
+        self.cfn.create_stack(StackName="iam-policy-scenario", TemplateBody=json.dumps(
+            {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "iam-policy-scenario"}}}}))
+
+    def close(self) -> None:
+        self.cfn.delete_stack(StackName="iam-policy-scenario")
+
+
+class _Recorder:
+    """Stands in for the incident watcher: the queue consumer's AWS calls are what is measured here."""
+
+    def __init__(self, services: Any) -> None:
+        self.services, self.tracked = services, []
+
+    def targets(self) -> list[Any]:
+        from bot.aws.accounts import Target
+
+        return [Target(self.services.aws.account, self.services.aws.region)]
+
+    def track(self, target: Any, alarm: Any) -> None:
+        self.tracked.append(alarm.name)
+
+
+def _drain_alarm_queue(services: Any, settings: Any, incident: SeededIncident) -> None:
+    """One EventBridge alarm event through the consumer: ReceiveMessage, DescribeAlarms, DeleteMessage."""
+    import boto3
+
+    from bot.slack.alarm_queue import AlarmQueue
+
+    sqs = boto3.client("sqs", region_name=incident.region)
+    url = sqs.create_queue(QueueName="iam-policy-alarm-events")["QueueUrl"]
+    try:
+        event = {"detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch", "region": incident.region,
+                 "account": "123456789012", "detail": {"alarmName": incident.alarms_in_alarm[0], "state": {
+                     "value": "ALARM", "reason": "r", "timestamp": "2026-12-02T16:04:12.123+0000"}}}
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+        recorder = _Recorder(services)
+        consumer = AlarmQueue(dataclasses.replace(settings, alarm_queue_url=url), services, recorder)
+        assert consumer.drain_once(wait_s=1) == 1 and set(recorder.tracked) == {incident.alarms_in_alarm[0]}
+    finally:
+        sqs.delete_queue(QueueUrl=url)
 
 
 def test_everything_the_running_bot_called_is_granted(recorded: set[str]) -> None:

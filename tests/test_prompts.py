@@ -11,6 +11,7 @@ SAMPLE = {
     "evidence": "web-1 i-0123 running", "group": "/ecs/api-prod", "terms": "502", "window": "30m",
     "state": "ALARM", "instance": "api-1", "kind": "cpu", "question": "why 502?", "history": "user: hi",
     "aliases": "api=/ecs/api-prod", "steps": 6, "alarm": "api-1-cpu-high",
+    "service": "api-prod", "resource": "checkout",
 }
 
 

@@ -42,6 +42,19 @@ def describe_alarms(aws: AwsClients, state: str | None = "ALARM") -> list[Alarm]
     return out[:ALARM_CAP]
 
 
+def describe_alarm(aws: AwsClients, name: str) -> Alarm | None:
+    """One alarm by name (None when it no longer exists)."""
+    page = aws.call("cloudwatch", "DescribeAlarms", AlarmNames=[name], AlarmTypes=["MetricAlarm"])
+    found = [_alarm(raw) for raw in page.get("MetricAlarms", [])]
+    return found[0] if found else None
+
+
+def alarm_tags(aws: AwsClients, arn: str) -> dict[str, str]:
+    """An alarm's tags (``service=api-prod``): how teams say which resource an alarm is about."""
+    page = aws.call("cloudwatch", "ListTagsForResource", ResourceARN=arn)
+    return {t["Key"]: t["Value"] for t in page.get("Tags", [])}
+
+
 def _alarm(raw: dict[str, Any]) -> Alarm:
     metric = raw.get("MetricName") or ("(math expression)" if raw.get("Metrics") else "")
     return Alarm(
@@ -57,6 +70,7 @@ def _alarm(raw: dict[str, Any]) -> Alarm:
         period_s=int(raw.get("Period", 0) or 0),
         namespace=raw.get("Namespace", ""),
         metric_name=raw.get("MetricName", ""),
+        arn=raw.get("AlarmArn", ""),
     )
 
 

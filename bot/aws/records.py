@@ -56,6 +56,7 @@ class Alarm:
     period_s: int
     namespace: str = ""
     metric_name: str = ""
+    arn: str = ""
 
 
 @dataclass(frozen=True)

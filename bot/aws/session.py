@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
@@ -28,7 +29,8 @@ _THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooMa
              "RequestThrottled", "ThrottledException", "SlowDown"}
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
            "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "AuthFailure"}
-_NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"}
+_NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed",
+              "DBInstanceNotFound", "DBInstanceNotFoundFault", "ClusterNotFoundException", "TargetGroupNotFound"}
 
 class AwsClients:
     """Owns the session; hands out cached clients and wraps every call."""
@@ -120,12 +122,8 @@ def client_config(settings: Settings, region: str) -> Config:
 
 
 def _snake(operation: str) -> str:
-    out = []
-    for i, ch in enumerate(operation):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
+    """botocore's own name mapping: ``DescribeDBInstances`` → ``describe_db_instances``."""
+    return xform_name(operation)
 
 
 def classify(service: str, operation: str, exc: ClientError) -> tuple[str, Exception]:

@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ from bot.aws.records import Alarm
 from bot.config import Settings
 from bot.errors import CloudOpsError
 from bot.models import Request, Source
+from bot.slack.alarm_queue import AlarmQueue
 from bot.slack.chart_upload import post_charts
 from bot.slack.incident_view import Incident, epoch, parent_blocks
 from bot.slack.poster import Poster, PostError
@@ -50,6 +52,13 @@ def _safe_alarms(services: Services) -> list[Alarm] | Exception:
         return cloudwatch.describe_alarms(services.aws, None)
     except CloudOpsError as exc:  # reported per target by the caller, like a fan-out failure
         return exc
+def _millis(when: datetime | None) -> int:
+    """Whole milliseconds since the epoch, in integers (a float would make .123 into 122.999…)."""
+    if when is None:
+        return int(time.time() * 1000)
+    return (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
 HISTORY_PAGES = 5  # channel history pages (200 messages each) scanned for incidents at start-up
 
 
@@ -66,6 +75,8 @@ class IncidentWatcher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="alarm-watch", daemon=True)
+        self.queue_consumer: AlarmQueue | None = (AlarmQueue(settings, services, self) if settings.alarm_queue_url
+                                                  else None)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def channels(self) -> set[str]:
@@ -98,10 +109,14 @@ class IncidentWatcher:
     def start(self) -> IncidentWatcher:
         self.load()
         self._thread.start()
+        if self.queue_consumer is not None:  # events announce within seconds; polling reconciles
+            self.queue_consumer.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        if self.queue_consumer is not None:
+            self.queue_consumer.stop()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -145,6 +160,14 @@ class IncidentWatcher:
                     self.metrics.incident_poll_errors.inc()
                     log.error("incident_post_failed", alarm=alarm.name, target=target.label, error=str(exc))
 
+    def track(self, target: Target, alarm: Alarm) -> None:
+        """One alarm transition from outside the poll (the alarm queue), handled exactly like a polled one."""
+        try:
+            self._track(Seen(self.key(target, alarm.name), target, alarm))
+        except PostError as exc:
+            self.metrics.incident_poll_errors.inc()
+            log.error("incident_post_failed", alarm=alarm.name, target=target.label, error=str(exc))
+
     def _channel(self, alarm: Alarm) -> str:
         return by_prefix(self.settings.alarm_routes, alarm.name) or self.settings.alarm_channel
 
@@ -171,7 +194,8 @@ class IncidentWatcher:
     def _claim(self, what: str, seen: Seen) -> bool:
         """One replica acts on each alarm transition: the shared store decides (atomic SET NX)."""
         alarm = seen.alarm
-        key = f"incident:{what}:{seen.key}:{alarm.state}:{epoch(alarm.updated):.3f}"
+        # whole milliseconds: EventBridge's timestamp and DescribeAlarms' name the same transition alike
+        key = f"incident:{what}:{seen.key}:{alarm.state}:{_millis(alarm.updated)}"
         return bool(self.services.store.first_time(key, float(self.settings.alarm_reopen_s) + 86400))
 
     def _open(self, seen: Seen, now: float) -> None:
