@@ -16,14 +16,17 @@ from typing import Protocol
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
 
+from bot.text.log_fields import parse_fields
 from bot.text.log_header import HeaderParser, level_severity
 from bot.text.log_lines import (
     ERROR,
-    cap_text,
+    NORMAL,
+    cap_event,
     continues_event,
     exception_summary,
     has_http_5xx,
     is_error_line,
+    is_notable,
     mask_message,
     severity_of,
     shape_of,
@@ -87,6 +90,7 @@ class KeyStat:
     count: int = 1
     last_line: int = 0
     last_ts: Stamp = None
+    notable: bool = False  # a change or a looming limit (log_lines.is_notable), not an error
 
 
 @dataclass(slots=True, eq=False)
@@ -101,6 +105,10 @@ class Cluster:
     @property
     def count(self) -> int:
         return sum(key.count for key in self.keys)
+
+    @property
+    def notable(self) -> bool:
+        return any(key.notable for key in self.keys)
 
     @property
     def first(self) -> KeyStat:
@@ -185,6 +193,18 @@ class TemplateIndex:
             if "\n" in message:  # one event holding several lines (CloudWatch, Lambda)
                 text, *extra = raw.split("\n")
                 message = text[start:]
+            fields = parse_fields(message) if message[-1:] == "}" or (
+                "=" in message and message[:1].isalpha()) else None
+            if fields is not None:
+                # Keyed by level, logger, message and error, never by ids or key order; the severity
+                # is the line's own (status, error fields, numeric levels), so it is part of the key.
+                severity = max(fields.severity, level_severity(level))
+                level = level or fields.level
+                key = f"{level or ''}\x00{mask_message(fields.key)}\x00{severity}"
+                text = raw[:start] + fields.rendered
+                stat = stats.get(key)
+                in_trace = False
+                continue
             shape = shape_of(message)
             masked = shapes.get(shape)
             if masked is None:
@@ -217,7 +237,6 @@ class TemplateIndex:
     ) -> None:
         """Count an event that is new, or that carries a stack trace."""
         masked = key.split("\x00", 2)[1]
-        example = head
         if extra:
             # Keyed by its first line and its exception line, not by its frames, which
             # differ with every code path but say less than the exception does.
@@ -228,7 +247,7 @@ class TemplateIndex:
                 key += tail
                 if severity != ERROR and is_error_line(summary):
                     severity = ERROR
-            example = "\n".join([head, *extra])
+        lines = [head, *extra] if extra else [head]
         stat = self._stats.get(key)
         if stat is not None:
             stat.count += 1
@@ -252,13 +271,15 @@ class TemplateIndex:
                 overflow.last_line = line
                 overflow.last_ts = stamp
                 return
-            example = cap_text(example, self.max_line_chars)
-            stat = KeyStat(masked, severity, index, line, example, source, stamp, 1, line, stamp)
+            example = cap_event(lines, self.max_line_chars)
+            stat = KeyStat(masked, severity, index, line, example, source, stamp, 1, line, stamp,
+                           severity == NORMAL and is_notable(masked))
             self._overflow[index] = self._stats[f"\x01{index}"] = stat
             return
         index = self._signatures[signature] = self._mine(severity, masked)
-        capped = cap_text(example, self.max_line_chars)
-        self._stats[key] = KeyStat(masked, severity, index, line, capped, source, stamp, 1, line, stamp)
+        capped = cap_event(lines, self.max_line_chars)
+        self._stats[key] = KeyStat(masked, severity, index, line, capped, source, stamp, 1, line, stamp,
+                                   severity == NORMAL and is_notable(masked))
 
     def _mine(self, severity: int, masked: str) -> int:
         """drain3's cluster for a new shape, as a dense index over all severities."""

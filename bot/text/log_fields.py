@@ -1,0 +1,223 @@
+"""Structured log lines (one JSON object per line, logfmt): template key, severity and a compact rendering.
+
+Modern services log objects, not sentences. Templated as text, a compact JSON line has no spaces and
+a digit somewhere in nearly every token, so thousands of different messages collapse into one group
+while one message splits by key order. Here the object is parsed and the parts an engineer reads
+are pulled out by field name: the message (templated), level and logger (part of the key), the error,
+status and duration (severity, and first in the rendering). Ids and timestamps never enter the key.
+The stdlib json parser is used because it is the fastest correct one available; logfmt has no
+maintained parser worth a dependency, and one regex covers it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.text.log_header import level_severity
+from bot.text.log_lines import ERROR, NORMAL, WARNING, exception_summary, severity_of
+
+__all__ = ["Fields", "parse_fields"]
+
+_MESSAGE = ("msg", "message", "@m", "@mt", "event", "log", "text", "body", "summary", "type")
+_LEVEL = frozenset({"level", "lvl", "severity", "loglevel", "log_level", "levelname", "@l", "severity_text"})
+_LOGGER = ("logger", "logger_name", "loggername", "name", "component", "module", "source", "service")
+_TIME = frozenset({"time", "timestamp", "ts", "@timestamp", "@t", "date", "datetime", "asctime", "timeunixnano"})
+_ERROR_PARTS = frozenset({"error", "err", "errors", "exception", "exc", "exc_info", "exc_text", "errormessage",
+                          "errortype", "error_message", "error_type", "stack", "stacktrace", "stack_trace",
+                          "traceback", "cause", "fault", "panic"})
+_STATUS = frozenset({"status", "statuscode", "status_code", "http_status", "httpstatus", "response_status",
+                     "code", "outcome", "result"})
+_DURATION = frozenset({"duration", "duration_ms", "durationms", "latency", "latency_ms", "elapsed", "elapsed_ms",
+                       "took", "took_ms", "response_time", "responsetime", "request_time", "time_ms", "rt"})
+_BAD_STATUS = frozenset({"error", "failed", "failure", "fail", "timeout", "timedout", "fatal", "crash", "crashed",
+                         "aborted", "killed", "unhealthy"})
+# pino/bunyan numeric levels: 50 error, 60 fatal, 40 warn
+_NUMERIC_LEVELS = ((50, ERROR), (40, WARNING))
+
+_LOGFMT_PAIR = re.compile(r'([A-Za-z_@][\w.@/-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+_LOGFMT_START = re.compile(r"[A-Za-z_@][\w.@/-]*=")
+_DIGITS = re.compile(r"\d")
+MAX_KEY_PART = 160  # chars of message/error that enter the template key: beyond that, a variable tail
+MAX_FIELDS = 64  # fields rendered per line; a huge object is cut, not walked whole
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """What compaction needs from one structured line."""
+
+    key: str  # level, logger, message and error kind: what the template is mined from (not yet masked)
+    severity: int
+    rendered: str  # the line as shown: level, message, error, status, duration first, then the rest
+    level: str | None
+
+
+def parse_fields(message: str) -> Fields | None:
+    """Fields of a JSON or logfmt line (an optional text prefix before the JSON is kept); None for text."""
+    last = message[-1:] if message else ""
+    if last == "}":
+        brace = message.find("{")
+        if brace < 0 or (brace and message[brace - 1] not in " \t:"):
+            return None
+        try:
+            obj = json.loads(message[brace:])
+        except ValueError:
+            return None
+        if not isinstance(obj, dict) or not obj:
+            return None
+        return _build(_flatten(obj), message[:brace].strip())
+    if "=" in message and _LOGFMT_START.match(message):
+        pairs = _LOGFMT_PAIR.findall(message)
+        if len(pairs) < 2:
+            return None
+        flat = {k: _unquote(v) for k, v in pairs}
+        if not any(k.lower() in _LEVEL or k.lower() in ("msg", "message") for k in flat):
+            return None  # key=value words inside a sentence, not a logfmt line
+        return _build(flat, "")
+    return None
+
+
+def _unquote(value: str) -> str:
+    if value[:1] == '"':
+        try:
+            return str(json.loads(value))
+        except ValueError:
+            return value[1:-1]
+    return value
+
+
+def _flatten(obj: dict[str, Any], prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested objects as dotted keys (err.message), so fields are found by name at any depth."""
+    out = {} if out is None else out
+    for key, value in obj.items():
+        if len(out) >= MAX_FIELDS:
+            break
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            _flatten(value, name + ".", out)
+        else:
+            out[name] = value
+    return out
+
+
+def _leaf(key: str) -> str:
+    return key.rsplit(".", 1)[-1].lower()
+
+
+def _is_error_key(key: str) -> bool:
+    return any(part in _ERROR_PARTS for part in key.lower().split("."))
+
+
+def _present(value: Any) -> bool:
+    return value not in (None, "", False, 0, [], "null", "None", "none", "nil")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _error_gist(value: Any) -> str:
+    """One line for an error value: a multi-line stack becomes its exception line (the last cause)."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        value = "\n".join(value)  # Node's Lambda runtime: the stack as a list of lines
+    text = _text(value).strip()
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    summary = exception_summary(lines)
+    return summary if summary is not None else lines[0]
+
+
+def _level_of(value: Any) -> tuple[str | None, int]:
+    if isinstance(value, bool):
+        return None, NORMAL
+    if isinstance(value, int | float):
+        for floor, severity in _NUMERIC_LEVELS:
+            if value >= floor:
+                return ("fatal" if value >= 60 else "error" if value >= 50 else "warn"), severity
+        return ("info" if value >= 30 else "debug"), NORMAL
+    text = str(value).strip()
+    return text or None, level_severity(text)
+
+
+def _status_severity(value: Any) -> int:
+    if isinstance(value, bool):
+        return NORMAL if value else WARNING
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit() and len(value) == 3):
+        return ERROR if 500 <= int(value) <= 599 else NORMAL
+    if isinstance(value, str) and value.strip().lower().replace(" ", "").replace("_", "") in _BAD_STATUS:
+        return ERROR
+    return NORMAL
+
+
+def _status_class(value: Any) -> str:
+    text = _text(value)
+    return f"{text[:1]}xx" if text.isdigit() else text[:40]
+
+
+def _build(flat: dict[str, Any], prefix: str) -> Fields:
+    level: str | None = None
+    severity = NORMAL
+    message_key = logger_key = None
+    errors: list[str] = []
+    statuses: list[str] = []
+    durations: list[str] = []
+    rest: list[str] = []
+    for key in flat:
+        leaf = _leaf(key)
+        if leaf in _LEVEL and level is None:
+            level, severity = _level_of(flat[key])
+            continue
+        if leaf in _TIME:
+            continue
+        if _is_error_key(key):
+            if _present(flat[key]):
+                errors.append(key)
+        elif leaf in _STATUS:
+            statuses.append(key)
+        elif leaf in _DURATION:
+            durations.append(key)
+        else:
+            rest.append(key)
+    for name in _MESSAGE:
+        message_key = next((k for k in rest if k.lower() == name), None) or next(
+            (k for k in rest if _leaf(k) == name), None)
+        if message_key is not None:
+            break
+    for name in _LOGGER:
+        logger_key = next((k for k in rest if k.lower() == name), None)
+        if logger_key is not None:
+            break
+    message = _text(flat[message_key]) if message_key else ""
+    error_text = " ".join(_error_gist(flat[k]) for k in errors)
+    for key in statuses:
+        severity = max(severity, _status_severity(flat[key]))
+    if errors:
+        severity = max(severity, WARNING if level is not None and severity == NORMAL else ERROR)
+    severity = severity_of(f"{prefix} {message} {error_text}", severity)
+    logger = _text(flat[logger_key]) if logger_key else ""
+    if message_key:
+        gist = message.split("\n", 1)[0][:MAX_KEY_PART]
+    else:  # no message field: the field names and short non-numeric values say what the line is
+        gist = " ".join(f"{k}={_text(flat[k])[:40]}" for k in sorted(rest) if not _DIGITS.search(_text(flat[k])))
+    status_class = " ".join(f"{_leaf(k)}={_status_class(flat[k])}" for k in statuses
+                            if _status_severity(flat[k]) == ERROR)
+    key = " ".join(part for part in (prefix[:MAX_KEY_PART], level or "", logger, gist, status_class,
+                                     error_text[:MAX_KEY_PART]) if part)
+    ordered = [k for k in (message_key, *errors, *statuses, *durations, logger_key) if k is not None]
+    ordered += [k for k in rest if k not in (message_key, logger_key)]
+    shown = ([f"level={_value(level)}"] if level is not None else []) + [
+        f"{k}={_value(_error_gist(flat[k]) if k in errors else flat[k])}" for k in ordered]
+    rendered = " ".join(([prefix] if prefix else []) + shown)
+    return Fields(key or "{}", severity, rendered, level)
+
+
+def _value(value: Any) -> str:
+    text = _text(value)
+    if text and not any(c in text for c in ' "=\t\n'):
+        return text
+    return json.dumps(text, ensure_ascii=False)
