@@ -145,6 +145,8 @@ SPECS: dict[str, Spec] = {
     "logs_budget_tokens": Spec("CLOUDOPS_LOGS_BUDGET_TOKENS", 2500, "Token budget for compacted logs", int),
     "logs_max_groups": Spec("CLOUDOPS_LOGS_MAX_GROUPS", 40, "Max line shapes kept by compaction", int),
     "max_line_chars": Spec("CLOUDOPS_MAX_LINE_CHARS", 400, "Long log lines are cut to this", int),
+    "logs_max_event_chars": Spec("CLOUDOPS_LOGS_MAX_EVENT_CHARS", 8000,
+                                 "Longest log event kept whole before compaction (head and end kept)", int),
     "max_command_chars": Spec("CLOUDOPS_MAX_COMMAND_CHARS", 500, "Longest accepted command text", int),
     "max_question_chars": Spec("CLOUDOPS_MAX_QUESTION_CHARS", 2000, "Longest accepted question", int),
     "thread_history_messages": Spec(
@@ -247,6 +249,7 @@ class Settings:
     logs_budget_tokens: int
     logs_max_groups: int
     max_line_chars: int
+    logs_max_event_chars: int
     max_command_chars: int
     max_question_chars: int
     thread_history_messages: int

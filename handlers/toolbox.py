@@ -14,9 +14,9 @@ from bot.config import parse_duration
 from bot.llm.tools import ToolSpec
 from bot.models import Request, Source
 from handlers.alarms import alarm_line
-from handlers.logs import compact_text, gather_logs, newest_errors, scrubbed_events
+from handlers.logs import tool_text as logs_tool_text
 from handlers.metrics import describe
-from handlers.parsing import format_window, resolve_group
+from handlers.parsing import resolve_group
 from handlers.scope import Scope, fleet_targets, gather, labelled, single_target, split_scope
 from handlers.services import Services
 from handlers.status import _line
@@ -79,14 +79,7 @@ def build_tools(services: Services, request: Request | None = None) -> list[Tool
         terms = [str(t) for t in args.get("terms") or []]
         window = _window(args, svc)
         where = f" ({target.label})" if labelled(svc, [target]) else ""
-        events = scrubbed_events(svc, gather_logs(svc, group, terms, window))
-        if not events:
-            return (f"no events in {group}{where} over {format_window(window)}"
-                    + (f" matching {terms}" if terms else ""))
-        text, _, _ = compact_text(svc, events)
-        errors = newest_errors(events, svc.settings.logs_error_examples)
-        return (f"{group}{where}\n" if where else "") + text + (
-            "\nNewest errors:\n" + "\n".join(e.message for e in errors) if errors else "")
+        return logs_tool_text(svc, group, terms, window, where)
 
     def groups(args: dict[str, Any]) -> str:
         target = single_target(scope(args), services)

@@ -34,6 +34,10 @@ def validate_group(name: str) -> str:
     return name
 
 
+MIN_SLICE_MS = 1000  # a busier second than the cap is read oldest-first within that second
+FIRST_SLICE_PARTS = 16  # the first slice read is the newest 1/16 of the window
+
+
 def fetch_events(
     aws: AwsClients,
     group: str,
@@ -44,28 +48,61 @@ def fetch_events(
     page_size: int,
     now_ms: int | None = None,
 ) -> LogQueryResult:
-    """Newest-first is what on-call wants, but the API pages oldest-first; we read up to the cap and
-    keep the newest ``max_events`` so a huge window still shows the latest lines."""
+    """The newest ``max_events`` events of the window, and what they cover.
+
+    FilterLogEvents pages oldest-first, so reading pages up to a cap shows the start of a busy window
+    and never the incident at its end. Instead the window is read backwards in time slices: the
+    newest slice first, each next slice sized from the event rate seen so far, and a slice holding
+    more events than the room left is halved towards the present until it fits. API calls are bounded
+    by four times the pages the cap needs, plus a few for quiet stretches.
+    """
     validate_group(group)
     end = now_ms if now_ms is not None else int(time.time() * 1000)
-    kwargs: dict[str, Any] = {
-        "logGroupName": group,
-        "startTime": end - window_s * 1000,
-        "endTime": end,
-        "limit": min(page_size, 10000),
-    }
+    start = end - window_s * 1000
+    base: dict[str, Any] = {"logGroupName": group, "limit": min(page_size, 10000)}
     if terms:
-        kwargs["filterPattern"] = filter_pattern(terms)
+        base["filterPattern"] = filter_pattern(terms)
+    max_calls = 4 * -(-max_events // base["limit"]) + 32
+    slices: list[list[LogEvent]] = []
+    seen_older: list[LogEvent] = []  # from slices that held too much: evidence that older events exist
+    remaining, high, calls = max_events, end + 1, 0  # high: exclusive end of what is still unread
+    span = max(MIN_SLICE_MS, (high - start) // FIRST_SLICE_PARTS)
+    while high > start and remaining > 0 and calls < max_calls:
+        low = max(start, high - span)
+        got, more, used = _read_slice(aws, group, base, low, high, remaining, terms)
+        calls += used
+        if more and high - low > MIN_SLICE_MS:
+            seen_older.extend(got)
+            span = (high - low) // 2
+            continue
+        slices.append(got)
+        remaining -= len(got)
+        width, high = high - low, low
+        if more:
+            break
+        rate = len(got) / width  # events per ms in the slice just read: size the next one to fill the room
+        span = max(MIN_SLICE_MS, int(min(4 * width, remaining / rate * 0.8)) if rate > 0 else 4 * width)
+    events = sorted((e for chunk in slices for e in chunk), key=lambda e: e.timestamp_ms)
+    capped = high > start
+    skipped = sum(1 for e in seen_older if e.timestamp_ms < high) if capped else 0
+    return LogQueryResult(group=group, events=tuple(events), capped=capped, pages=calls,
+                          window_start_ms=start, window_end_ms=end, read_from_ms=max(start, high),
+                          skipped_at_least=skipped)
+
+
+def _read_slice(aws: AwsClients, group: str, base: dict[str, Any], low: int, high: int, room: int,
+                terms: list[str] | None) -> tuple[list[LogEvent], bool, int]:
+    """Events with low <= timestamp < high, at most ``room`` of them; (events, more than room, calls)."""
+    kwargs = {**base, "startTime": low, "endTime": high - 1}  # both bounds are inclusive in the API
     events: list[LogEvent] = []
-    pages = 0
-    capped = False
+    calls = 0
     while True:
         try:
             page = aws.call("logs", "FilterLogEvents", **kwargs)
         except NotFoundError:
             raise NotFoundError(f"log group {group!r} does not exist in {aws.region}",
                                 "check the name, or configure an alias (CLOUDOPS_LOG_ALIASES)") from None
-        pages += 1
+        calls += 1
         events.extend(
             LogEvent(timestamp_ms=e.get("timestamp", 0), message=e.get("message", ""),
                      stream=e.get("logStreamName", ""))
@@ -75,14 +112,11 @@ def fetch_events(
             if not terms or all(t in e.get("message", "") for t in terms)
         )
         token = page.get("nextToken")
-        if len(events) >= max_events:
-            capped = bool(token) or len(events) > max_events
-            break
+        if len(events) > room:
+            return events[:room], True, calls
         if not token:
-            break
+            return events, False, calls
         kwargs["nextToken"] = token
-    events.sort(key=lambda e: e.timestamp_ms)
-    return LogQueryResult(group=group, events=tuple(events[-max_events:]), capped=capped, pages=pages)
 
 
 def list_groups(aws: AwsClients, prefix: str = "", limit: int = 50) -> list[str]:

@@ -45,8 +45,17 @@ class LogEvent:
 class LogQueryResult:
     group: str
     events: tuple[LogEvent, ...]
-    capped: bool  # stopped at the configured cap; there may be more
+    capped: bool  # stopped at the configured cap; older events of the window were not read
     pages: int
+    window_start_ms: int = 0
+    window_end_ms: int = 0
+    read_from_ms: int = 0  # the oldest instant read: the events cover [read_from_ms, window_end_ms]
+    skipped_at_least: int = 0  # older events seen while narrowing and left out (a lower bound)
+
+    @property
+    def complete(self) -> bool:
+        """Every event of the window was read."""
+        return not self.capped
 
 
 @dataclass(frozen=True)

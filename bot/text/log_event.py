@@ -1,0 +1,60 @@
+"""One log event on its own, read the way compaction reads it: its severity, key and display form.
+
+The grouped view and the "newest error lines" next to it must agree on what an error is and show
+it the same way (a JSON line rendered with its error first, a trace with its exception), so both
+go through the header parser, the structured-line parser and the multi-line cap used by compaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.text.log_fields import parse_fields
+from bot.text.log_header import HeaderParser, level_severity
+from bot.text.log_lines import cap_event, exception_summary, has_http_5xx, mask_message, severity_of
+
+__all__ = ["EventReader", "EventView", "bound_event"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    severity: int
+    key: str  # masked shape of the first line and the exception: equal keys, same kind of event
+    display: str  # one line: structured fields first, a trace's head and exception joined by ⏎
+
+
+class EventReader:
+    """Reads events of one stream (remembers the header format, like compaction does)."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self._parser = HeaderParser()
+
+    def read(self, message: str) -> EventView:
+        lines = message.rstrip("\r\n").split("\n")
+        head = lines[0]
+        start, _, level = self._parser.split(head)
+        body = head[start:]
+        header_severity = level_severity(level)
+        fields = parse_fields(body) if body[-1:] == "}" or ("=" in body and body[:1].isalpha()) else None
+        if fields is not None:
+            severity = max(fields.severity, header_severity)
+            key = mask_message(fields.key)
+            head = head[:start] + fields.rendered
+        else:
+            severity = severity_of(body, header_severity)
+            key = mask_message(body) + ("\x005" if has_http_5xx(body) else "")
+        summary = exception_summary(lines[1:]) if len(lines) > 1 else None
+        if summary is not None:
+            severity = max(severity, severity_of(summary, 0))
+            key += " ⏎ " + mask_message(summary)
+        shown = cap_event([head, *lines[1:]], self.max_chars).replace("\r", "").replace("\n", " ⏎ ")
+        return EventView(severity, key, shown)
+
+
+def bound_event(message: str, max_chars: int) -> str:
+    """An event cut to max_chars keeping its head and its end (a trace's exception, a JSON line's
+    last fields), so what defines it survives the cap applied before compaction."""
+    if len(message) <= max_chars:
+        return message
+    return cap_event(message.split("\n"), max_chars)
