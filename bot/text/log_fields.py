@@ -204,8 +204,7 @@ def _build(flat: dict[str, Any], prefix: str) -> Fields:
         gist = message.split("\n", 1)[0][:MAX_KEY_PART]
     else:  # no message field: the field names and short non-numeric values say what the line is
         gist = " ".join(f"{k}={_text(flat[k])[:40]}" for k in sorted(rest) if not _DIGITS.search(_text(flat[k])))
-    status_class = " ".join(f"{_leaf(k)}={_status_class(flat[k])}" for k in statuses
-                            if _status_severity(flat[k]) == ERROR)
+    status_class = " ".join(f"{_leaf(k)}={_status_class(flat[k])}" for k in statuses)
     key = " ".join(part for part in (prefix[:MAX_KEY_PART], level or "", logger, gist, status_class,
                                      error_text[:MAX_KEY_PART]) if part)
     ordered = [k for k in (message_key, *errors, *statuses, *durations, logger_key) if k is not None]
@@ -217,7 +216,9 @@ def _build(flat: dict[str, Any], prefix: str) -> Fields:
 
 
 def _value(value: Any) -> str:
+    """A value for reading, not for re-parsing: quoted when it has spaces, inner quotes left as they are."""
     text = _text(value)
-    if text and not any(c in text for c in ' "=\t\n'):
+    if text and not any(c in text for c in ' "=\t\n\r'):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return '"' + text.replace("\r", "").replace("\n", " ⏎ ") + '"'
+
