@@ -53,8 +53,12 @@ def _iso(offset_ms: int) -> str:
     return _at(offset_ms).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _hex(rnd: random.Random, digits: int) -> str:
+    return f"{rnd.getrandbits(4 * digits):0{digits}x}"
+
+
 def _uuid(rnd: random.Random) -> str:
-    h = "%032x" % rnd.getrandbits(128)
+    h = _hex(rnd, 32)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -70,8 +74,8 @@ def _pino(rnd: random.Random, lines: int) -> Scenario:
     for t in _spread(rnd, lines):
         path = rnd.choice(paths).replace("{id}", str(rnd.randrange(10**6)))
         if rnd.random() < 0.5:
-            obj = {"level": 30, "time": _START["s"] * 1000 + t, "pid": 7, "hostname": "ip-10-0-1-7", "reqId": _uuid(rnd),
-                   "req": {"method": "GET", "url": path}, "res": {"statusCode": 200},
+            obj = {"level": 30, "time": _START["s"] * 1000 + t, "pid": 7, "hostname": "ip-10-0-1-7",
+                   "reqId": _uuid(rnd), "req": {"method": "GET", "url": path}, "res": {"statusCode": 200},
                    "responseTime": rnd.randrange(3, 90), "msg": "request completed"}
         else:
             obj = {"msg": "cache lookup", "level": 20, "key": f"cart:{rnd.randrange(10**5)}", "hit": rnd.random() < .8,
@@ -99,7 +103,7 @@ def _structlog(rnd: random.Random, lines: int) -> Scenario:
                  ("card processor rejected api key (401 Unauthorized)",))
     for t in _spread(rnd, lines):
         ctx = {"request_id": _uuid(rnd), "tenant": f"t-{rnd.randrange(900)}", "user_agent": "Mozilla/5.0 (X11)",
-               "route": "/v1/charges", "trace_id": "%032x" % rnd.getrandbits(128)}
+               "route": "/v1/charges", "trace_id": _hex(rnd, 32)}
         event = rnd.choice(["charge created", "charge captured", "refund issued", "webhook delivered"])
         s.events.append(Event(t, "payments/api", json.dumps(
             {"timestamp": _iso(t), "level": "info", "logger": "payments.api", "event": event,
@@ -124,7 +128,8 @@ def _lambda_text(rnd: random.Random, lines: int) -> Scenario:
         stream = f"2026/01/01/[$LATEST]{rnd.choice(['a1b2', 'c3d4'])}"
         s.events += [Event(t, stream, f"START RequestId: {rid} Version: $LATEST"),
                      Event(t + 5, stream, f"[INFO]\t{_iso(t + 5)}\t{rid}\tresizing s3://img/{rnd.randrange(10**6)}.jpg"),
-                     Event(t + 90, stream, f"[INFO]\t{_iso(t + 90)}\t{rid}\twrote thumbnail in {rnd.randrange(30, 90)} ms"),
+                     Event(t + 90, stream,
+                           f"[INFO]\t{_iso(t + 90)}\t{rid}\twrote thumbnail in {rnd.randrange(30, 90)} ms"),
                      Event(t + 95, stream, f"END RequestId: {rid}"),
                      Event(t + 96, stream, f"REPORT RequestId: {rid}\tDuration: {rnd.uniform(50, 99):.2f} ms\t"
                                            f"Billed Duration: 100 ms\tMemory Size: 512 MB\tMax Memory Used: 88 MB")]
@@ -180,8 +185,8 @@ def _py_traceback(rnd: random.Random, lines: int) -> Scenario:
 
     for t in _spread(rnd, lines):
         if rnd.random() < 0.03:
-            msg = trace(f"{_iso(t)} ERROR worker.jobs job {rnd.randrange(10**6)} failed, will retry", "KeyError: 'coupon'",
-                        rnd.randrange(8, 20))
+            msg = trace(f"{_iso(t)} ERROR worker.jobs job {rnd.randrange(10**6)} failed, will retry",
+                        "KeyError: 'coupon'", rnd.randrange(8, 20))
         else:
             msg = f"{_iso(t)} INFO worker.jobs job {rnd.randrange(10**6)} done in {rnd.randrange(5, 900)}ms"
         s.events.append(Event(t, "worker/7f", msg))
@@ -207,7 +212,8 @@ def _java_lines(rnd: random.Random, lines: int) -> Scenario:
 
     for t in _spread(rnd, lines):
         s.events.append(Event(t, t_stream, f"{_iso(t)}  INFO 1 --- [nio-8080-exec-{rnd.randrange(9)}] "
-                                           f"c.a.i.StockController : reserved {rnd.randrange(9)} of sku-{rnd.randrange(10**5)}"))
+                                           f"c.a.i.StockController : reserved {rnd.randrange(9)} of "
+                                           f"sku-{rnd.randrange(10**5)}"))
         if rnd.random() < 0.01:
             trace(t + 1, "java.util.concurrent.TimeoutException: client closed the stream")
     trace(HOUR_MS - 700_000, "java.net.ConnectException: Connection refused (Connection refused)")
@@ -266,7 +272,7 @@ def _ecs_agent(rnd: random.Random, lines: int) -> Scenario:
             'msg="Image pulled" image="api:{n}" duration={n}ms module=docker_client.go']
     for t in _spread(rnd, lines):
         s.events.append(Event(t, "ecs-agent/i-0abc", f"level=info time={_iso(t)} "
-                              + rnd.choice(msgs).format(t="%016x" % rnd.getrandbits(64), n=rnd.randrange(900))))
+                              + rnd.choice(msgs).format(t=_hex(rnd, 16), n=rnd.randrange(900))))
     at = HOUR_MS - 450_000
     s.events.append(Event(at, "ecs-agent/i-0abc", f'level=error time={_iso(at)} msg="Error transitioning container" '
                           'task="9f0c3a" container="api" err="CannotPullContainerError: pull image manifest has been '
@@ -282,14 +288,14 @@ def _logfmt_deploy(rnd: random.Random, lines: int) -> Scenario:
     for t in _spread(rnd, lines):
         s.events.append(Event(t, "ledger/5d", f"ts={_iso(t)} level=info caller=http.go:{rnd.randrange(90, 99)} "
                               f'msg="handled request" method=POST path=/v1/entries status=200 '
-                              f"duration={rnd.randrange(2, 80)}ms req_id={'%012x' % rnd.getrandbits(48)}"))
+                              f"duration={rnd.randrange(2, 80)}ms req_id={_hex(rnd, 12)}"))
     at = HOUR_MS - 1_000_000
     s.events.append(Event(at, "ledger/5d", f'ts={_iso(at)} level=info caller=config.go:44 msg="configuration reloaded" '
                           'change="feature flag \\"ledger.v2\\" enabled" by=deploy-bot'))
     for i in range(4):
         t = at + 60_000 + i * 9000
         s.events.append(Event(t, "ledger/5d", f"ts={_iso(t)} level=error caller=store.go:120 msg=\"write failed\" "
-                              f'err="context deadline exceeded" table=entries req_id={"%012x" % rnd.getrandbits(48)}'))
+                              f'err="context deadline exceeded" table=entries req_id={_hex(rnd, 12)}'))
     return s
 
 
@@ -310,8 +316,9 @@ def _alb_json(rnd: random.Random, lines: int) -> Scenario:
                                                        "msg": "certificate for api.example.com expires in 2 days"})))
     for i in range(3):
         t = HOUR_MS - 240_000 + i * 1000
-        s.events.append(Event(t, "gateway/a", json.dumps({"statusCode": 503, "method": "GET", "path": "/v2/users/1",
-                                                          "latencyMs": 1, "ts": _iso(t), "detail": "no healthy upstream"})))
+        s.events.append(Event(t, "gateway/a", json.dumps({
+            "statusCode": 503, "method": "GET", "path": "/v2/users/1", "latencyMs": 1, "ts": _iso(t),
+            "detail": "no healthy upstream"})))
     return s
 
 
