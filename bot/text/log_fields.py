@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.text.log_header import level_severity
-from bot.text.log_lines import ERROR, NORMAL, WARNING, exception_summary, severity_of
+from bot.text.log_lines import ERROR, NORMAL, WARNING, exception_summary, severity_of, shape_of
 
 __all__ = ["Fields", "parse_fields"]
 
@@ -25,9 +25,12 @@ _MESSAGE = ("msg", "message", "@m", "@mt", "event", "log", "text", "body", "summ
 _LEVEL = frozenset({"level", "lvl", "severity", "loglevel", "log_level", "levelname", "@l", "severity_text"})
 _LOGGER = ("logger", "logger_name", "loggername", "name", "component", "module", "source", "service")
 _TIME = frozenset({"time", "timestamp", "ts", "@timestamp", "@t", "date", "datetime", "asctime", "timeunixnano"})
-_ERROR_PARTS = frozenset({"error", "err", "errors", "exception", "exc", "exc_info", "exc_text", "errormessage",
-                          "errortype", "error_message", "error_type", "stack", "stacktrace", "stack_trace",
-                          "traceback", "cause", "fault", "panic"})
+# Words that make a field an error field wherever they appear in its name (err.message, errorType,
+# upstream_error, stack_trace, exc_info, Serilog's @x).
+_ERROR_WORDS = frozenset({"error", "errors", "err", "exception", "exceptions", "exc", "stack", "stacktrace",
+                          "traceback", "cause", "fault", "panic", "@x"})
+_DETAIL = frozenset({"reason", "detail", "details", "description", "hint", "cause_message"})
+_WORD_SPLIT = re.compile(r"[._\-\s/]+|(?<=[a-z0-9])(?=[A-Z])")
 _STATUS = frozenset({"status", "statuscode", "status_code", "http_status", "httpstatus", "response_status",
                      "code", "outcome", "result"})
 _DURATION = frozenset({"duration", "duration_ms", "durationms", "latency", "latency_ms", "elapsed", "elapsed_ms",
@@ -46,12 +49,24 @@ MAX_FIELDS = 64  # fields rendered per line; a huge object is cut, not walked wh
 
 @dataclass(frozen=True, slots=True)
 class Fields:
-    """What compaction needs from one structured line."""
+    """What compaction needs from one structured line; the rendering is made only when shown."""
 
     key: str  # level, logger, message and error kind: what the template is mined from (not yet masked)
     severity: int
-    rendered: str  # the line as shown: level, message, error, status, duration first, then the rest
     level: str | None
+    prefix: str
+    flat: dict[str, Any]
+    order: tuple[str, ...]  # the fields to show, in the order they matter
+    errors: frozenset[str]
+
+    @property
+    def rendered(self) -> str:
+        """The line as shown: level, message, error, status, duration first, then the rest."""
+        flat, errors = self.flat, self.errors
+        shown = ([self.prefix] if self.prefix else []) + (
+            [f"level={_value(self.level)}"] if self.level is not None else [])
+        shown += [f"{k}={_value(_error_gist(flat[k]) if k in errors else flat[k])}" for k in self.order]
+        return " ".join(shown)
 
 
 def parse_fields(message: str) -> Fields | None:
@@ -107,7 +122,7 @@ def _leaf(key: str) -> str:
 
 
 def _is_error_key(key: str) -> bool:
-    return any(part in _ERROR_PARTS for part in key.lower().split("."))
+    return any(word.lower() in _ERROR_WORDS for word in _WORD_SPLIT.split(key))
 
 
 def _present(value: Any) -> bool:
@@ -127,9 +142,9 @@ def _error_gist(value: Any) -> str:
     text = _text(value).strip()
     if "\n" not in text:
         return text
-    lines = text.split("\n")
-    summary = exception_summary(lines)
-    return summary if summary is not None else lines[0]
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    summary = exception_summary(lines[1:])
+    return lines[0] if summary is None or summary == lines[0] else f"{lines[0]} ⏎ {summary}"
 
 
 def _level_of(value: Any) -> tuple[str | None, int]:
@@ -141,6 +156,8 @@ def _level_of(value: Any) -> tuple[str | None, int]:
                 return ("fatal" if value >= 60 else "error" if value >= 50 else "warn"), severity
         return ("info" if value >= 30 else "debug"), NORMAL
     text = str(value).strip()
+    if text.isdigit() and len(text) == 2:
+        return _level_of(int(text))
     return text or None, level_severity(text)
 
 
@@ -159,65 +176,103 @@ def _status_class(value: Any) -> str:
     return f"{text[:1]}xx" if text.isdigit() else text[:40]
 
 
+_LEVEL_ROLE, _TIME_ROLE, _ERROR_ROLE, _DETAIL_ROLE, _STATUS_ROLE, _DURATION_ROLE, _REST_ROLE = range(7)
+_NO_RANK = 99
+_ROLES: dict[str, tuple[int, int, int]] = {}  # field name -> (role, message rank, logger rank)
+_ROLES_MAX = 4096  # field names seen are few; a log inventing names per line does not grow this
+_SEVERITIES: dict[bytes, int] = {}  # template key's shape -> severity of its words (all are in the key)
+_SEVERITIES_MAX = 20_000
+
+
+def _role(key: str) -> tuple[int, int, int]:
+    """What a field is, by its name alone, so each name is classified once per process."""
+    found = _ROLES.get(key)
+    if found is not None:
+        return found
+    leaf, lowered = _leaf(key), key.lower()
+    if leaf in _LEVEL:
+        role = _LEVEL_ROLE
+    elif leaf in _TIME:
+        role = _TIME_ROLE
+    elif _is_error_key(key):
+        role = _ERROR_ROLE
+    elif leaf in _DETAIL:
+        role = _DETAIL_ROLE
+    elif leaf in _STATUS:
+        role = _STATUS_ROLE
+    elif leaf in _DURATION:
+        role = _DURATION_ROLE
+    else:
+        role = _REST_ROLE
+    message_rank = (_MESSAGE.index(lowered) if lowered in _MESSAGE
+                    else len(_MESSAGE) + _MESSAGE.index(leaf) if leaf in _MESSAGE else _NO_RANK)
+    logger_rank = _LOGGER.index(lowered) if lowered in _LOGGER else _NO_RANK
+    found = (role, message_rank, logger_rank)
+    if len(_ROLES) < _ROLES_MAX:
+        _ROLES[key] = found
+    return found
+
+
 def _build(flat: dict[str, Any], prefix: str) -> Fields:
     level: str | None = None
     severity = NORMAL
     message_key = logger_key = None
+    message_rank = logger_rank = _NO_RANK
     errors: list[str] = []
+    details: list[str] = []
     statuses: list[str] = []
     durations: list[str] = []
     rest: list[str] = []
-    for key in flat:
-        leaf = _leaf(key)
-        if leaf in _LEVEL and level is None:
-            level, severity = _level_of(flat[key])
-            continue
-        if leaf in _TIME:
-            continue
-        if _is_error_key(key):
-            if _present(flat[key]):
-                errors.append(key)
-        elif leaf in _STATUS:
-            statuses.append(key)
-        elif leaf in _DURATION:
-            durations.append(key)
-        else:
+    for key, value in flat.items():
+        role, m_rank, l_rank = _role(key)
+        if role == _REST_ROLE:
             rest.append(key)
-    for name in _MESSAGE:
-        message_key = next((k for k in rest if k.lower() == name), None) or next(
-            (k for k in rest if _leaf(k) == name), None)
-        if message_key is not None:
-            break
-    for name in _LOGGER:
-        logger_key = next((k for k in rest if k.lower() == name), None)
-        if logger_key is not None:
-            break
+            if m_rank < message_rank:
+                message_key, message_rank = key, m_rank
+            if l_rank < logger_rank:
+                logger_key, logger_rank = key, l_rank
+        elif role == _LEVEL_ROLE:
+            if level is None:
+                level, severity = _level_of(value)
+        elif role == _ERROR_ROLE:
+            if _present(value):
+                errors.append(key)
+        elif role == _STATUS_ROLE:
+            statuses.append(key)
+        elif role == _DURATION_ROLE:
+            durations.append(key)
+        elif role == _DETAIL_ROLE:
+            details.append(key)
+    if logger_key == message_key:
+        logger_key = None
     message = _text(flat[message_key]) if message_key else ""
-    error_text = " ".join(_error_gist(flat[k]) for k in errors)
+    error_text = " ".join(_error_gist(flat[k]) for k in errors)[:MAX_KEY_PART]
     for key in statuses:
         severity = max(severity, _status_severity(flat[key]))
     if errors:
         severity = max(severity, WARNING if level is not None and severity == NORMAL else ERROR)
-    severity = severity_of(f"{prefix} {message} {error_text}", severity)
     logger = _text(flat[logger_key]) if logger_key else ""
     if message_key:
         gist = message.split("\n", 1)[0][:MAX_KEY_PART]
     else:  # no message field: the field names and short non-numeric values say what the line is
         gist = " ".join(f"{k}={_text(flat[k])[:40]}" for k in sorted(rest) if not _DIGITS.search(_text(flat[k])))
     status_class = " ".join(f"{_leaf(k)}={_status_class(flat[k])}" for k in statuses)
-    key = " ".join(part for part in (prefix[:MAX_KEY_PART], level or "", logger, gist, status_class,
-                                     error_text[:MAX_KEY_PART]) if part)
-    ordered = [k for k in (message_key, *errors, *statuses, *durations, logger_key) if k is not None]
-    ordered += [k for k in rest if k not in (message_key, logger_key)]
-    shown = ([f"level={_value(level)}"] if level is not None else []) + [
-        f"{k}={_value(_error_gist(flat[k]) if k in errors else flat[k])}" for k in ordered]
-    rendered = " ".join(([prefix] if prefix else []) + shown)
-    return Fields(key or "{}", severity, rendered, level)
+    key = " ".join(part for part in (prefix[:MAX_KEY_PART], level or "", logger, gist, status_class, error_text)
+                   if part) or "{}"
+    shape = shape_of(key)  # digits do not change what the words say (see log_lines.shape_of)
+    words = _SEVERITIES.get(shape)
+    if words is None:
+        words = severity_of(f"{prefix} {gist} {error_text}", NORMAL)
+        if len(_SEVERITIES) < _SEVERITIES_MAX:
+            _SEVERITIES[shape] = words
+    ordered = [k for k in (message_key, *errors, *details, *statuses, *durations, logger_key) if k is not None]
+    ordered += [k for k in rest if k != message_key and k != logger_key]
+    return Fields(key, max(severity, words), level, prefix, flat, tuple(ordered), frozenset(errors))
 
 
 def _value(value: Any) -> str:
     """A value for reading, not for re-parsing: quoted when it has spaces, inner quotes left as they are."""
-    text = _text(value)
+    text = _text(value).rstrip("\r\n")
     if text and not any(c in text for c in ' "=\t\n\r'):
         return text
     return '"' + text.replace("\r", "").replace("\n", " ⏎ ") + '"'

@@ -200,9 +200,16 @@ class TemplateIndex:
                 # is the line's own (status, error fields, numeric levels), so it is part of the key.
                 severity = max(fields.severity, level_severity(level))
                 level = level or fields.level
-                key = f"{level or ''}\x00{mask_message(fields.key)}\x00{severity}"
-                text = raw[:start] + fields.rendered
+                shape = shape_of(fields.key)
+                masked = shapes.get(shape)
+                if masked is None:
+                    masked = mask_message(fields.key)
+                    if len(shapes) < SHAPE_CACHE_MAX:
+                        shapes[shape] = masked
+                key = f"{level or ''}\x00{masked}\x00{severity}"
                 stat = stats.get(key)
+                if stat is None or extra is not None:  # rendered only when it may become an example
+                    text = raw[:start] + fields.rendered
                 in_trace = False
                 continue
             shape = shape_of(message)
