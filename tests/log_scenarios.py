@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 __all__ = ["SCENARIOS", "Event", "Scenario", "build"]
 
@@ -154,6 +155,7 @@ def _lambda_json(rnd: random.Random, lines: int) -> Scenario:
                  ("Runtime.OutOfMemory",))
     for t in _spread(rnd, lines):
         rid = _uuid(rnd)
+        obj: dict[str, Any]
         if rnd.random() < 0.7:
             obj = {"timestamp": _iso(t), "level": "INFO", "message": f"exported {rnd.randrange(900)} rows",
                    "logger": "root", "requestId": rid}

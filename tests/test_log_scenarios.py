@@ -41,7 +41,8 @@ def _seed(endpoint: str, scenario: Scenario, start_ms: int) -> None:
         for event in [*events, None]:
             cost = 0 if event is None else len(event["message"].encode()) + 26
             if batch and (event is None or len(batch) >= 5000 or size + cost > 900_000):
-                reply = logs.put_log_events(logGroupName=scenario.group, logStreamName=stream, logEvents=batch)
+                reply = logs.put_log_events(logGroupName=scenario.group, logStreamName=stream,
+                                            logEvents=batch)  # type: ignore[arg-type]
                 assert not reply.get("rejectedLogEventsInfo"), reply
                 batch, size = [], 0
             if event is not None:

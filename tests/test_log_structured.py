@@ -20,8 +20,8 @@ from bot.text.log_event import EventReader, bound_event
 from bot.text.log_lines import ERROR, NORMAL, WARNING
 
 
-def _view(lines: list[str], **kw: int) -> str:
-    return compact(lines, **kw).render()
+def _view(lines: list[str], budget_tokens: int, max_groups: int) -> str:
+    return compact(lines, budget_tokens=budget_tokens, max_groups=max_groups).render()
 
 
 def test_json_lines_group_by_message_whatever_the_key_order_and_ids() -> None:
