@@ -36,7 +36,13 @@ class EventReader:
         start, _, level = self._parser.split(head)
         body = head[start:]
         header_severity = level_severity(level)
-        fields = parse_fields(body) if body[-1:] == "}" or ("=" in body and body[:1].isalpha()) else None
+        fields = None
+        if len(lines) > 1 and body[:1] == "{" and message.rstrip()[-1:] == "}":  # a pretty-printed object
+            fields = parse_fields(message[start:].strip())
+            if fields is not None:
+                lines = [head]
+        if fields is None and (body[-1:] == "}" or ("=" in body and body[:1].isalpha())):
+            fields = parse_fields(body)
         if fields is not None:
             severity = max(fields.severity, header_severity)
             key = mask_message(fields.key)

@@ -36,7 +36,7 @@ _ERROR_RE = re.compile(
     r"\b(?:(?:ERR|CRIT|ALERT|EMERG|OOM|Exception|Error)\b"
     r"|(?i:errors?|fatal|critical|severe|panic(?:ked)?|traceback|fail(?:ed|ure|ing)?|refused|denied"
     r"|unreachable|segfault|timed[ -]out|time-?out(?!\s*(?:[=:]\s*)?\d)|out of memory|abort(?:ed|ing)?"
-    r"|crash(?:ed)?)\b"
+    r"|crash(?:ed)?|oom[-_ ]?kill(?:ed|er)?|crashloop\w*)\b"
     r"|" + _HTTP_5XX + ")"
     r"|[a-z](?:Exception|Error)\b"  # ValueError, NullPointerException
 )
@@ -141,7 +141,10 @@ _NOTABLE_RE = re.compile(
     r"|expir(?:es|ing|ed|y)|disk(?:\s+(?:usage|space|full|pressure))|no space left|inodes?|quota|throttl(?:ed|ing)"
     r"|memory (?:pressure|usage|limit)|scal(?:ed|ing) (?:up|down|out|in)|autoscal\w*|restart(?:ed|ing)"
     r"|shutting down|sigterm|sigkill|failover|fail(?:ed)? over|promot(?:ed|ing)|leader|draining|evict(?:ed|ing)"
-    r"|rotat(?:ed|ing) (?:key|secret|credential)s?|schema change|maintenance|version \S*\d)\b)"
+    r"|rotat(?:ed|ing) (?:key|secret|credential)s?|schema change|maintenance|version \S*\d"
+    r"|changed|modified|enabled|disabled|switched|exited|exit code|killed|terminat(?:ed|ing)|reboot(?:ed|ing)?"
+    r"|interrupt(?:ed|ion)?|unhealthy|degraded|health ?checks?|rate[ -]limit(?:ed)?|back-?off|lockup|hung"
+    r"|blocked for more than|(?:is|went|link) down|steady state)\b)"
 )
 
 

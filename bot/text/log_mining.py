@@ -190,11 +190,15 @@ class TemplateIndex:
             text, line, source, extra = raw, number, raw_source, None
             stamp = raw_stamp if raw_stamp is not None else ts
             message = raw[start:] if start else raw
+            fields = None
             if "\n" in message:  # one event holding several lines (CloudWatch, Lambda)
-                text, *extra = raw.split("\n")
-                message = text[start:]
-            fields = parse_fields(message) if message[-1:] == "}" or (
-                "=" in message and message[:1].isalpha()) else None
+                if message[:1] == "{" and message.rstrip()[-1:] == "}":  # a pretty-printed object
+                    fields = parse_fields(message.strip())
+                if fields is None:
+                    text, *extra = raw.split("\n")
+                    message = text[start:]
+            if fields is None and (message[-1:] == "}" or ("=" in message and message[:1].isalpha())):
+                fields = parse_fields(message)
             if fields is not None:
                 # Keyed by level, logger, message and error, never by ids or key order; the severity
                 # is the line's own (status, error fields, numeric levels), so it is part of the key.
