@@ -24,7 +24,8 @@ def gather_logs(services: Services, group: str, terms: list[str], window_s: int)
     s = services.settings
     return cwlogs.fetch_events(services.aws, group, terms=terms, window_s=window_s,
                                max_events=s.logs_max_events, page_size=s.logs_page_size,
-                               now_ms=int(services.clock().timestamp() * 1000))
+                               now_ms=int(services.clock().timestamp() * 1000),
+                               scan_events=s.logs_scan_events, keep=EventReader(s.max_line_chars).matters)
 
 
 def scrub_messages(services: Services, messages: list[str]) -> list[str]:
@@ -77,15 +78,23 @@ def newest_errors(events: list[LogEvent], n: int, max_chars: int = 400) -> list[
 
 
 def coverage_note(result: LogQueryResult, events: int, max_events: int) -> str | None:
-    """What the answer covers, when it is not the whole window: the span read and what was left out."""
+    """What the answer covers, when it is not the whole window: the span read in full, the span only
+    scanned for what matters, and what was not read at all."""
     if not result.capped:
         return None
-    skipped = (f"at least {result.skipped_at_least:,} older events" if result.skipped_at_least
-               else "older events")
-    return (f"Read the newest {events:,} events ({ms_stamp(result.read_from_ms)}–{ms_stamp(result.window_end_ms)}"
-            f" UTC; cap CLOUDOPS_LOGS_MAX_EVENTS={max_events:,}); {skipped} from "
-            f"{ms_stamp(result.window_start_ms)} to {ms_stamp(result.read_from_ms)} were not read. "
-            "Narrow the window or add terms for the full picture.")
+    full = events - result.scanned_kept
+    note = (f"Read the newest {full:,} events in full ({ms_stamp(result.read_from_ms)}–"
+            f"{ms_stamp(result.window_end_ms)} UTC; cap CLOUDOPS_LOGS_MAX_EVENTS={max_events:,})")
+    if result.scanned_events:
+        note += (f"; the {result.scanned_events:,} events before them ({ms_stamp(result.scanned_from_ms)}–"
+                 f"{ms_stamp(result.read_from_ms)}) were scanned and only their errors, warnings and notable "
+                 f"lines kept ({result.scanned_kept:,})")
+    if result.scanned_from_ms > result.window_start_ms:
+        skipped = (f"at least {result.skipped_at_least:,} older events" if result.skipped_at_least
+                   else "older events")
+        note += (f"; {skipped} from {ms_stamp(result.window_start_ms)} to {ms_stamp(result.scanned_from_ms)} "
+                 "were not read")
+    return note + ". Narrow the window or add terms for the full picture."
 
 
 def tool_text(services: Services, group: str, terms: list[str], window: int, where: str) -> str:
@@ -143,7 +152,10 @@ def handle_logs(request: Request, args: list[str], services: Services) -> Reply:
     grouped, _, total = compact_text(services, events)
     errors = newest_errors(events, services.settings.logs_error_examples, services.settings.max_line_chars)
     error_text = "\n".join(f"{ms_stamp(e.timestamp_ms)} {e.stream[-24:]} {e.message}" for e in errors)
-    read = f"{len(events)} events" + (f" (newest, from {ms_stamp(result.read_from_ms)} UTC)" if result.capped else "")
+    read = f"{len(events)} events"
+    if result.capped:
+        read += (f" (the newest {len(events) - result.scanned_kept} from {ms_stamp(result.read_from_ms)} UTC"
+                 + (f", and {result.scanned_kept} older ones that matter" if result.scanned_kept else "") + ")")
     sections = [Section(title=f"{read}, grouped by shape", text=grouped, code=True)]
     if errors:
         sections.append(Section(title=f"Newest {len(errors)} error lines", text=error_text, code=True))

@@ -9,6 +9,7 @@ received, and in the tool result the model received.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -114,7 +115,11 @@ def test_a_busy_window_shows_its_newest_events_and_says_what_it_covered(
     llm.script(Scripted(content="Summary."))
     _, replies = bot.command(f"logs {scenario.group} 1h", channel="C-busy-note", user="U-busy-note")
     slack = _read("\n".join(text_of(r) for r in replies))
-    assert f"Read the newest {MAX_EVENTS:,} events" in slack
-    assert "were not read" in slack and "CLOUDOPS_LOGS_MAX_EVENTS" in slack
+    older = len(scenario.events) - MAX_EVENTS
+    assert f"Read the newest {MAX_EVENTS:,} events in full" in slack and "CLOUDOPS_LOGS_MAX_EVENTS" in slack
+    scanned = re.search(r"the ([\d,]+) events before them \(.*\) were scanned and only their errors, warnings and "
+                        r"notable lines kept \(0\)", slack)
+    assert scanned and older - 50 <= int(scanned[1].replace(",", "")) <= older, slack
+    assert "were not read" not in slack  # the scan reached the start of the window
     assert "stripe.error.APIConnectionError" in slack
-    assert f"{MAX_EVENTS} events (newest" in slack  # the section title says the count is not the window's
+    assert f"{MAX_EVENTS} events (the newest {MAX_EVENTS} from" in slack  # the count is not the window's

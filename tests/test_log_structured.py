@@ -148,6 +148,17 @@ def test_a_busy_window_is_read_newest_first_and_says_what_it_covered(
     assert 0 <= got.skipped_at_least <= 5000 - 1200
     assert got.pages <= 4 * 3 + 32
 
+    scan = fetch_events(clients, "/test/busy-newest", window_s=3600, max_events=1200, page_size=500, now_ms=now,
+                        scan_events=10_000, keep=lambda m: m.endswith("7"))
+    older = [f"event {n}" for n in range(3800) if str(n).endswith("7")]
+    assert [e.message for e in scan.events] == older + [f"event {n}" for n in range(3800, 5000)]
+    assert (scan.scanned_events, scan.scanned_kept, scan.scanned_from_ms) == (3800, len(older), now - 3_600_000)
+    assert scan.capped and scan.read_from_ms == got.read_from_ms and scan.skipped_at_least == 0
+    short = fetch_events(clients, "/test/busy-newest", window_s=3600, max_events=1200, page_size=500, now_ms=now,
+                         scan_events=1000, keep=lambda m: True)
+    assert short.scanned_events == 1000 and short.scanned_from_ms > short.window_start_ms
+    assert [e.message for e in short.events] == [f"event {n}" for n in range(2800, 5000)]
+
     whole = fetch_events(clients, "/test/busy-newest", window_s=3600, max_events=10_000, page_size=1000, now_ms=now)
     assert len(whole.events) == 5000 and whole.complete and whole.read_from_ms == whole.window_start_ms
     some = fetch_events(clients, "/test/busy-newest", terms=["event", "4999"], window_s=3600, max_events=100,

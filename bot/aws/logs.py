@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.aws.records import LogEvent, LogQueryResult
@@ -38,6 +40,17 @@ MIN_SLICE_MS = 1000  # a busier second than the cap is read oldest-first within 
 FIRST_SLICE_PARTS = 16  # the first slice read is the newest 1/16 of the window
 
 
+@dataclass
+class _Walk:
+    """What one backward walk over a span read."""
+
+    kept: list[LogEvent]
+    scanned: int  # events read
+    high: int  # exclusive end of what is still unread: the span start when the walk finished
+    calls: int
+    skipped_seen: int  # events seen in over-full slices, older than `high`: known to be left out
+
+
 def fetch_events(
     aws: AwsClients,
     group: str,
@@ -47,14 +60,16 @@ def fetch_events(
     max_events: int,
     page_size: int,
     now_ms: int | None = None,
+    scan_events: int = 0,
+    keep: Callable[[str], bool] | None = None,
 ) -> LogQueryResult:
-    """The newest ``max_events`` events of the window, and what they cover.
+    """The newest ``max_events`` events of the window, what they cover, and what matters before them.
 
     FilterLogEvents pages oldest-first, so reading pages up to a cap shows the start of a busy window
-    and never the incident at its end. Instead the window is read backwards in time slices: the
-    newest slice first, each next slice sized from the event rate seen so far, and a slice holding
-    more events than the room left is halved towards the present until it fits. API calls are bounded
-    by four times the pages the cap needs, plus a few for quiet stretches.
+    and never the incident at its end. Instead the window is read backwards in time slices (see
+    _walk_back). When the cap stops the read, up to ``scan_events`` older events are read the same way
+    and only those ``keep`` accepts (errors, warnings, notable lines) are kept: the deploy or the first
+    error that started a long incident is older than its newest ten thousand lines.
     """
     validate_group(group)
     end = now_ms if now_ms is not None else int(time.time() * 1000)
@@ -62,32 +77,48 @@ def fetch_events(
     base: dict[str, Any] = {"logGroupName": group, "limit": min(page_size, 10000)}
     if terms:
         base["filterPattern"] = filter_pattern(terms)
-    max_calls = 4 * -(-max_events // base["limit"]) + 32
-    slices: list[list[LogEvent]] = []
-    seen_older: list[LogEvent] = []  # from slices that held too much: evidence that older events exist
-    remaining, high, calls = max_events, end + 1, 0  # high: exclusive end of what is still unread
+    newest = _walk_back(aws, group, base, terms, start, end + 1, max_events)
+    older = _Walk([], 0, newest.high, 0, newest.skipped_seen)
+    if newest.high > start and scan_events > 0 and keep is not None:
+        older = _walk_back(aws, group, base, terms, start, newest.high, scan_events, keep)
+    events = sorted([*newest.kept, *older.kept], key=lambda e: e.timestamp_ms)
+    return LogQueryResult(group=group, events=tuple(events), capped=newest.high > start,
+                          pages=newest.calls + older.calls, window_start_ms=start, window_end_ms=end,
+                          read_from_ms=max(start, newest.high), skipped_at_least=older.skipped_seen,
+                          scanned_from_ms=max(start, older.high), scanned_events=older.scanned,
+                          scanned_kept=len(older.kept))
+
+
+def _walk_back(aws: AwsClients, group: str, base: dict[str, Any], terms: list[str] | None, start: int,
+               high: int, room: int, keep: Callable[[str], bool] | None = None) -> _Walk:
+    """Read [start, high) newest-first, at most ``room`` events, keeping those ``keep`` accepts (all without).
+
+    The newest slice is read first, each next slice sized from the event rate seen so far, and a slice
+    holding more events than the room left is halved towards the present until it fits. API calls are
+    bounded by four times the pages the room needs, plus a few for quiet stretches.
+    """
+    max_calls = 4 * -(-room // base["limit"]) + 32
+    walk = _Walk([], 0, high, 0, 0)
+    seen_older: list[int] = []  # timestamps from slices that held too much
     span = max(MIN_SLICE_MS, (high - start) // FIRST_SLICE_PARTS)
-    while high > start and remaining > 0 and calls < max_calls:
-        low = max(start, high - span)
-        got, more, used = _read_slice(aws, group, base, low, high, remaining, terms)
-        calls += used
-        if more and high - low > MIN_SLICE_MS:
-            seen_older.extend(got)
-            span = (high - low) // 2
+    while walk.high > start and room > 0 and walk.calls < max_calls:
+        low = max(start, walk.high - span)
+        got, more, used = _read_slice(aws, group, base, low, walk.high, room, terms)
+        walk.calls += used
+        if more and walk.high - low > MIN_SLICE_MS:
+            seen_older.extend(e.timestamp_ms for e in got)
+            span = (walk.high - low) // 2
             continue
-        slices.append(got)
-        remaining -= len(got)
-        width, high = high - low, low
+        walk.kept.extend(got if keep is None else (e for e in got if keep(e.message)))
+        walk.scanned += len(got)
+        room -= len(got)
+        width, walk.high = walk.high - low, low
         if more:
             break
         rate = len(got) / width  # events per ms in the slice just read: size the next one to fill the room
-        span = max(MIN_SLICE_MS, int(min(4 * width, remaining / rate * 0.8)) if rate > 0 else 4 * width)
-    events = sorted((e for chunk in slices for e in chunk), key=lambda e: e.timestamp_ms)
-    capped = high > start
-    skipped = sum(1 for e in seen_older if e.timestamp_ms < high) if capped else 0
-    return LogQueryResult(group=group, events=tuple(events), capped=capped, pages=calls,
-                          window_start_ms=start, window_end_ms=end, read_from_ms=max(start, high),
-                          skipped_at_least=skipped)
+        span = max(MIN_SLICE_MS, int(min(4 * width, room / rate * 0.8)) if rate > 0 else 4 * width)
+    walk.skipped_seen = sum(1 for t in seen_older if t < walk.high) if walk.high > start else 0
+    return walk
 
 
 def _read_slice(aws: AwsClients, group: str, base: dict[str, Any], low: int, high: int, room: int,

@@ -50,7 +50,10 @@ class LogQueryResult:
     window_start_ms: int = 0
     window_end_ms: int = 0
     read_from_ms: int = 0  # the oldest instant read: the events cover [read_from_ms, window_end_ms]
-    skipped_at_least: int = 0  # older events seen while narrowing and left out (a lower bound)
+    skipped_at_least: int = 0  # events seen before the first instant read or scanned, left out (a lower bound)
+    scanned_from_ms: int = 0  # before read_from_ms, events back to here were scanned for what matters
+    scanned_events: int = 0  # events read in that scan
+    scanned_kept: int = 0  # of which kept (errors, warnings, notable lines); they are in ``events`` too
 
     @property
     def complete(self) -> bool:

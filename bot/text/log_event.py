@@ -11,7 +11,15 @@ from dataclasses import dataclass
 
 from bot.text.log_fields import parse_fields
 from bot.text.log_header import HeaderParser, level_severity
-from bot.text.log_lines import cap_event, exception_summary, has_http_5xx, mask_message, severity_of
+from bot.text.log_lines import (
+    NORMAL,
+    cap_event,
+    exception_summary,
+    has_http_5xx,
+    is_notable,
+    mask_message,
+    severity_of,
+)
 
 __all__ = ["EventReader", "EventView", "bound_event"]
 
@@ -29,6 +37,19 @@ class EventReader:
     def __init__(self, max_chars: int) -> None:
         self.max_chars = max_chars
         self._parser = HeaderParser()
+
+    def matters(self, message: str) -> bool:
+        """Whether an event is worth keeping from a stretch of the window read only for what matters:
+        an error or warning, or a notable line (a deploy, a config change, a looming limit)."""
+        head = message.split("\n", 1)[0]
+        if "\n" in message:
+            return True  # a multi-line event is a trace or a dump: rare, and usually the explanation
+        start, _, level = self._parser.split(head)
+        body = head[start:]
+        fields = parse_fields(body) if body[-1:] == "}" or ("=" in body and body[:1].isalpha()) else None
+        if fields is not None:
+            return max(fields.severity, level_severity(level)) > NORMAL or is_notable(fields.key)
+        return severity_of(body, level_severity(level)) > NORMAL or is_notable(body)
 
     def read(self, message: str) -> EventView:
         lines = message.rstrip("\r\n").split("\n")
