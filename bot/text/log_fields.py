@@ -56,16 +56,18 @@ class Fields:
     level: str | None
     prefix: str
     flat: dict[str, Any]
-    order: tuple[str, ...]  # the fields to show, in the order they matter
-    errors: frozenset[str]
+    order: tuple[str, ...]  # the fields to show after the level, in the order they matter
+    errors: tuple[str, ...]  # error fields with a value (shown as their gist)
+    error_names: tuple[str, ...]  # every error field (empty ones are not shown)
 
     @property
     def rendered(self) -> str:
         """The line as shown: level, message, error, status, duration first, then the rest."""
-        flat, errors = self.flat, self.errors
+        flat, errors, names = self.flat, self.errors, self.error_names
         shown = ([self.prefix] if self.prefix else []) + (
             [f"level={_value(self.level)}"] if self.level is not None else [])
-        shown += [f"{k}={_value(_error_gist(flat[k]) if k in errors else flat[k])}" for k in self.order]
+        shown += [f"{k}={_value(_error_gist(flat[k]) if k in errors else flat[k])}" for k in self.order
+                  if k in errors or k not in names]
         return " ".join(shown)
 
 
@@ -105,6 +107,8 @@ def _unquote(value: str) -> str:
 
 def _flatten(obj: dict[str, Any], prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
     """Nested objects as dotted keys (err.message), so fields are found by name at any depth."""
+    if out is None and len(obj) <= MAX_FIELDS and not any(type(v) is dict for v in obj.values()):
+        return obj  # already flat: most lines
     out = {} if out is None else out
     for key, value in obj.items():
         if len(out) >= MAX_FIELDS:
@@ -213,50 +217,77 @@ def _role(key: str) -> tuple[int, int, int]:
     return found
 
 
-def _build(flat: dict[str, Any], prefix: str) -> Fields:
-    level: str | None = None
-    severity = NORMAL
-    message_key = logger_key = None
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where the parts are in objects with one set of field names: worked out once per set."""
+
+    level: str | None
+    message: str | None
+    logger: str | None
+    errors: tuple[str, ...]
+    statuses: tuple[str, ...]
+    rest: tuple[str, ...]  # sorted: the gist of an object without a message field
+    order: tuple[str, ...]  # shown after the level: message, errors, details, statuses, durations, logger, rest
+
+
+_PLANS: dict[tuple[str, ...], _Plan] = {}
+_LEVELS_SEEN: dict[str | int, tuple[str | None, int]] = {}
+
+
+def _plan(names: tuple[str, ...]) -> _Plan:
+    found = _PLANS.get(names)
+    if found is not None:
+        return found
+    level = message = logger = None
     message_rank = logger_rank = _NO_RANK
-    errors: list[str] = []
-    details: list[str] = []
-    statuses: list[str] = []
-    durations: list[str] = []
-    rest: list[str] = []
-    for key, value in flat.items():
-        role, m_rank, l_rank = _role(key)
+    groups: dict[int, list[str]] = {role: [] for role in range(7)}
+    for name in names:
+        role, m_rank, l_rank = _role(name)
+        if role == _LEVEL_ROLE:
+            level = level or name
+            continue
+        groups[role].append(name)
         if role == _REST_ROLE:
-            rest.append(key)
             if m_rank < message_rank:
-                message_key, message_rank = key, m_rank
+                message, message_rank = name, m_rank
             if l_rank < logger_rank:
-                logger_key, logger_rank = key, l_rank
-        elif role == _LEVEL_ROLE:
-            if level is None:
-                level, severity = _level_of(value)
-        elif role == _ERROR_ROLE:
-            if _present(value):
-                errors.append(key)
-        elif role == _STATUS_ROLE:
-            statuses.append(key)
-        elif role == _DURATION_ROLE:
-            durations.append(key)
-        elif role == _DETAIL_ROLE:
-            details.append(key)
-    if logger_key == message_key:
-        logger_key = None
-    message = _text(flat[message_key]) if message_key else ""
-    error_text = " ".join(_error_gist(flat[k]) for k in errors)[:MAX_KEY_PART]
-    for key in statuses:
+                logger, logger_rank = name, l_rank
+    if logger == message:
+        logger = None
+    rest = [name for name in groups[_REST_ROLE] if name != message and name != logger]
+    order = [name for name in (message, *groups[_ERROR_ROLE], *groups[_DETAIL_ROLE], *groups[_STATUS_ROLE],
+                               *groups[_DURATION_ROLE], logger, *rest) if name is not None]
+    found = _Plan(level, message, logger, tuple(groups[_ERROR_ROLE]), tuple(groups[_STATUS_ROLE]),
+                  tuple(sorted(groups[_REST_ROLE])), tuple(order))
+    if len(_PLANS) < _ROLES_MAX:
+        _PLANS[names] = found
+    return found
+
+
+def _build(flat: dict[str, Any], prefix: str) -> Fields:
+    plan = _plan(tuple(flat))
+    level, severity = None, NORMAL
+    if plan.level is not None:
+        raw_level = flat[plan.level]
+        found = _LEVELS_SEEN.get(raw_level) if isinstance(raw_level, str | int) else None
+        if found is None:
+            found = _level_of(raw_level)
+            if isinstance(raw_level, str | int) and len(_LEVELS_SEEN) < _ROLES_MAX:
+                _LEVELS_SEEN[raw_level] = found
+        level, severity = found
+    errors = tuple(k for k in plan.errors if _present(flat[k]))
+    message = _text(flat[plan.message]) if plan.message is not None else ""
+    error_text = " ".join(_error_gist(flat[k]) for k in errors)[:MAX_KEY_PART] if errors else ""
+    for key in plan.statuses:
         severity = max(severity, _status_severity(flat[key]))
     if errors:
         severity = max(severity, WARNING if level is not None and severity == NORMAL else ERROR)
-    logger = _text(flat[logger_key]) if logger_key else ""
-    if message_key:
+    logger = _text(flat[plan.logger]) if plan.logger is not None else ""
+    if plan.message is not None:
         gist = message.split("\n", 1)[0][:MAX_KEY_PART]
     else:  # no message field: the field names and short non-numeric values say what the line is
-        gist = " ".join(f"{k}={_text(flat[k])[:40]}" for k in sorted(rest) if not _DIGITS.search(_text(flat[k])))
-    status_class = " ".join(f"{_leaf(k)}={_status_class(flat[k])}" for k in statuses)
+        gist = " ".join(f"{k}={_text(flat[k])[:40]}" for k in plan.rest if not _DIGITS.search(_text(flat[k])))
+    status_class = " ".join(f"{_leaf(k)}={_status_class(flat[k])}" for k in plan.statuses)
     key = " ".join(part for part in (prefix[:MAX_KEY_PART], level or "", logger, gist, status_class, error_text)
                    if part) or "{}"
     shape = shape_of(key)  # digits do not change what the words say (see log_lines.shape_of)
@@ -265,9 +296,7 @@ def _build(flat: dict[str, Any], prefix: str) -> Fields:
         words = severity_of(f"{prefix} {gist} {error_text}", NORMAL)
         if len(_SEVERITIES) < _SEVERITIES_MAX:
             _SEVERITIES[shape] = words
-    ordered = [k for k in (message_key, *errors, *details, *statuses, *durations, logger_key) if k is not None]
-    ordered += [k for k in rest if k != message_key and k != logger_key]
-    return Fields(key, max(severity, words), level, prefix, flat, tuple(ordered), frozenset(errors))
+    return Fields(key, max(severity, words), level, prefix, flat, plan.order, errors, plan.errors)
 
 
 def _value(value: Any) -> str:
