@@ -43,6 +43,7 @@ _NUMERIC_LEVELS = ((50, ERROR), (40, WARNING))
 _LOGFMT_PAIR = re.compile(r'([A-Za-z_@][\w.@/-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 _LOGFMT_START = re.compile(r"[A-Za-z_@][\w.@/-]*=")
 _DIGITS = re.compile(r"\d")
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
 MAX_KEY_PART = 160  # chars of message/error that enter the template key: beyond that, a variable tail
 MAX_FIELDS = 64  # fields rendered per line; a huge object is cut, not walked whole
 
@@ -59,6 +60,8 @@ class Fields:
     order: tuple[str, ...]  # the fields to show after the level, in the order they matter
     errors: tuple[str, ...]  # error fields with a value (shown as their gist)
     error_names: tuple[str, ...]  # every error field (empty ones are not shown)
+    time: int | str | None = None  # the object's own timestamp: epoch ms, or ISO text
+
 
     @property
     def rendered(self) -> str:
@@ -222,6 +225,7 @@ class _Plan:
     """Where the parts are in objects with one set of field names: worked out once per set."""
 
     level: str | None
+    time: str | None
     message: str | None
     logger: str | None
     errors: tuple[str, ...]
@@ -238,7 +242,7 @@ def _plan(names: tuple[str, ...]) -> _Plan:
     found = _PLANS.get(names)
     if found is not None:
         return found
-    level = message = logger = None
+    level = time = message = logger = None
     message_rank = logger_rank = _NO_RANK
     groups: dict[int, list[str]] = {role: [] for role in range(7)}
     for name in names:
@@ -246,6 +250,8 @@ def _plan(names: tuple[str, ...]) -> _Plan:
         if role == _LEVEL_ROLE:
             level = level or name
             continue
+        if role == _TIME_ROLE:
+            time = time or name
         groups[role].append(name)
         if role == _REST_ROLE:
             if m_rank < message_rank:
@@ -257,7 +263,7 @@ def _plan(names: tuple[str, ...]) -> _Plan:
     rest = [name for name in groups[_REST_ROLE] if name != message and name != logger]
     order = [name for name in (message, *groups[_ERROR_ROLE], *groups[_DETAIL_ROLE], *groups[_STATUS_ROLE],
                                *groups[_DURATION_ROLE], logger, *rest) if name is not None]
-    found = _Plan(level, message, logger, tuple(groups[_ERROR_ROLE]), tuple(groups[_STATUS_ROLE]),
+    found = _Plan(level, time, message, logger, tuple(groups[_ERROR_ROLE]), tuple(groups[_STATUS_ROLE]),
                   tuple(sorted(groups[_REST_ROLE])), tuple(order))
     if len(_PLANS) < _ROLES_MAX:
         _PLANS[names] = found
@@ -296,7 +302,19 @@ def _build(flat: dict[str, Any], prefix: str) -> Fields:
         words = severity_of(f"{prefix} {gist} {error_text}", NORMAL)
         if len(_SEVERITIES) < _SEVERITIES_MAX:
             _SEVERITIES[shape] = words
-    return Fields(key, max(severity, words), level, prefix, flat, plan.order, errors, plan.errors)
+    stamp = _stamp(flat[plan.time]) if plan.time is not None else None
+    return Fields(key, max(severity, words), level, prefix, flat, plan.order, errors, plan.errors, stamp)
+
+
+def _stamp(value: Any) -> int | str | None:
+    """An object's time as compaction reads it: epoch ms (numbers in s or ms), or ISO-8601 text."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value) if value > 1e12 else int(value * 1000) if value > 1e9 else None
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    return None
 
 
 def _value(value: Any) -> str:

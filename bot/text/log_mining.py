@@ -211,6 +211,8 @@ class TemplateIndex:
                     if len(shapes) < SHAPE_CACHE_MAX:
                         shapes[shape] = masked
                 key = f"{level or ''}\x00{masked}\x00{severity}"
+                if stamp is None:
+                    stamp = fields.time
                 stat = stats.get(key)
                 if stat is None or extra is not None:  # rendered only when it may become an example
                     text = raw[:start] + fields.rendered
