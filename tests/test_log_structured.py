@@ -164,3 +164,12 @@ def test_a_busy_window_is_read_newest_first_and_says_what_it_covered(
     some = fetch_events(clients, "/test/busy-newest", terms=["event", "4999"], window_s=3600, max_events=100,
                         page_size=1000, now_ms=now)
     assert [e.message for e in some.events] == ["event 4999"]
+
+
+def test_a_json_file_without_event_times_is_dated_by_its_time_fields() -> None:
+    lines = [json.dumps({"time": 1_767_225_600_000 + i * 1000, "level": 30, "msg": "tick"}) for i in range(10)]
+    lines.append(json.dumps({"timestamp": "2026-01-01T00:05:00.000Z", "level": "error", "msg": "stalled"}))
+    view = compact(lines)
+    assert [(g.first_ms, g.last_ms) for g in view.groups] == [
+        (1_767_225_600_000, 1_767_225_609_000), (1_767_225_900_000, 1_767_225_900_000)]
+    assert "×1 [00:05:00] level=error msg=stalled" in view.render()
