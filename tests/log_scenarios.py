@@ -326,11 +326,14 @@ def _alb_json(rnd: random.Random, lines: int) -> Scenario:
 
 def _busy_newest(rnd: random.Random, lines: int) -> Scenario:
     """A busy hour (more events than the bot reads) whose incident is in the last minutes."""
-    s = Scenario("busy-checkout", "busy window: the errors are the newest events, past the read cap",
-                 ("stripe.error.APIConnectionError",))
+    s = Scenario("busy-checkout", "busy window: the errors are the newest events, the deploy long before them",
+                 ("stripe.error.APIConnectionError", "Deployment started: checkout v4.2.0"))
     for t in _spread(rnd, lines, end=HOUR_MS - 60_000):
         s.events.append(Event(t, "checkout/1", f"{_iso(t)} INFO checkout.api POST /cart/{rnd.randrange(10**6)} 200 "
                               f"{rnd.randrange(4, 90)}ms"))
+    at = 600_000  # ten minutes into the hour: older than the newest events the bot reads in full
+    s.events.append(Event(at, "checkout/1", f"{_iso(at)} INFO deployer Deployment started: checkout v4.2.0 "
+                          "(task definition checkout:87)"))
     for i in range(3):
         t = HOUR_MS - 50_000 + i * 5000
         s.events.append(Event(t, "checkout/1", f"{_iso(t)} ERROR checkout.api charge failed: "

@@ -118,8 +118,9 @@ def test_a_busy_window_shows_its_newest_events_and_says_what_it_covered(
     older = len(scenario.events) - MAX_EVENTS
     assert f"Read the newest {MAX_EVENTS:,} events in full" in slack and "CLOUDOPS_LOGS_MAX_EVENTS" in slack
     scanned = re.search(r"the ([\d,]+) events before them \(.*\) were scanned and only their errors, warnings and "
-                        r"notable lines kept \(0\)", slack)
+                        r"notable lines kept \(1\)", slack)
     assert scanned and older - 50 <= int(scanned[1].replace(",", "")) <= older, slack
     assert "were not read" not in slack  # the scan reached the start of the window
-    assert "stripe.error.APIConnectionError" in slack
-    assert f"{MAX_EVENTS} events (the newest {MAX_EVENTS} from" in slack  # the count is not the window's
+    assert "stripe.error.APIConnectionError" in slack and "Deployment started: checkout v4.2.0" in slack
+    assert f"{MAX_EVENTS + 1} events (the newest {MAX_EVENTS} from" in slack  # the count is not the window's
+    assert "and 1 older ones that matter" in slack
