@@ -286,7 +286,7 @@ def _ecs_agent(rnd: random.Random, lines: int) -> Scenario:
 def _logfmt_deploy(rnd: random.Random, lines: int) -> Scenario:
     """Go service in logfmt: a config reload (not an error) just before the deadline errors start."""
     s = Scenario("go-logfmt-deploy", "go logfmt: config reload precedes context deadline errors",
-                 ('feature flag "ledger.v2" enabled', "context deadline exceeded"))
+                 ('msg="configuration reloaded"', "context deadline exceeded"))
     for t in _spread(rnd, lines):
         s.events.append(Event(t, "ledger/5d", f"ts={_iso(t)} level=info caller=http.go:{rnd.randrange(90, 99)} "
                               f'msg="handled request" method=POST path=/v1/entries status=200 '
