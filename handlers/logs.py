@@ -8,7 +8,7 @@ from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
 from bot.progress import report
 from bot.text.compaction import LogLine, compact
-from bot.text.log_event import EventReader, bound_event
+from bot.text.log_event import EventReader, bound_event, join_continuations
 from bot.text.log_lines import ERROR
 from handlers.formatting import ms_stamp
 from handlers.parsing import format_window, resolve_group, split_window
@@ -35,12 +35,14 @@ def scrub_messages(services: Services, messages: list[str]) -> list[str]:
 
 
 def scrubbed_events(services: Services, result: LogQueryResult) -> list[LogEvent]:
-    """Scrubbed events, each bounded keeping its head and its end: a traceback stored as one event
-    ends with its exception, and a JSON line's error fields may come after the first few hundred chars."""
+    """Scrubbed events, each stream's continuation lines (trace frames, `Caused by`) joined to their
+    event, each event bounded keeping its head and its end: a traceback stored as one event ends with
+    its exception, and a JSON line's error fields may come after the first few hundred chars."""
     limit = services.settings.logs_max_event_chars
     clean = scrub_messages(services, [e.message for e in result.events])
-    return [LogEvent(e.timestamp_ms, bound_event(m, limit), e.stream)
-            for e, m in zip(result.events, clean, strict=True)]
+    joined = join_continuations([LogEvent(e.timestamp_ms, m, e.stream)
+                                 for e, m in zip(result.events, clean, strict=True)], LogEvent)
+    return [LogEvent(e.timestamp_ms, bound_event(e.message, limit), e.stream) for e in joined]
 
 
 def compact_text(services: Services, events: list[LogEvent]) -> tuple[str, int, int]:
@@ -108,7 +110,7 @@ def tool_text(services: Services, group: str, terms: list[str], window: int, whe
     s = services.settings
     errors = newest_errors(events, s.logs_error_examples, min(s.max_line_chars, 300))
     tail = "\nNewest errors:\n" + "\n".join(e.message for e in errors) if errors else ""
-    note = coverage_note(result, len(events), s.logs_max_events)
+    note = coverage_note(result, len(result.events), s.logs_max_events)
     head = (f"{group}{where}\n" if where else "") + (f"{note}\n" if note else "")
     room = s.llm_tool_result_chars - len(head) - len(tail)
     budget = min(s.logs_budget_tokens, max(200, room // 4))  # ~4 chars per token for log text
@@ -152,14 +154,14 @@ def handle_logs(request: Request, args: list[str], services: Services) -> Reply:
     grouped, _, total = compact_text(services, events)
     errors = newest_errors(events, services.settings.logs_error_examples, services.settings.max_line_chars)
     error_text = "\n".join(f"{ms_stamp(e.timestamp_ms)} {e.stream[-24:]} {e.message}" for e in errors)
-    read = f"{len(events)} events"
+    read = f"{len(result.events)} events"
     if result.capped:
-        read += (f" (the newest {len(events) - result.scanned_kept} from {ms_stamp(result.read_from_ms)} UTC"
+        read += (f" (the newest {len(result.events) - result.scanned_kept} from {ms_stamp(result.read_from_ms)} UTC"
                  + (f", and {result.scanned_kept} older ones that matter" if result.scanned_kept else "") + ")")
     sections = [Section(title=f"{read}, grouped by shape", text=grouped, code=True)]
     if errors:
         sections.append(Section(title=f"Newest {len(errors)} error lines", text=error_text, code=True))
-    note = coverage_note(result, len(events), services.settings.logs_max_events)
+    note = coverage_note(result, len(result.events), services.settings.logs_max_events)
     notes: tuple[str, ...] = (note,) if note else ()
     all_errors = error_events(events)
     n_err = len(all_errors)

@@ -211,6 +211,10 @@ def _java_lines(rnd: random.Random, lines: int) -> Scenario:
         rows += [f"\tat com.acme.inventory.Stock{i}.call(Stock{i}.java:{40 + i})" for i in range(25)]
         rows += [f"Caused by: {cause}", "\tat java.base/sun.nio.ch.Net.connect0(Native Method)", "\t... 58 more"]
         s.events.extend(Event(t + i, t_stream, row) for i, row in enumerate(rows))
+        # the other task of the service logs in the same milliseconds: the streams interleave
+        s.events.extend(Event(t + i, "inventory/ecs/9d", f"{_iso(t + i)}  INFO 1 --- [nio-8080-exec-2] "
+                              f"c.a.i.StockController : reserved 1 of sku-{rnd.randrange(10**5)}")
+                        for i in range(0, 30, 3))
 
     for t in _spread(rnd, lines):
         s.events.append(Event(t, t_stream, f"{_iso(t)}  INFO 1 --- [nio-8080-exec-{rnd.randrange(9)}] "

@@ -11,12 +11,13 @@ import boto3
 import pytest
 
 from bot.aws.logs import fetch_events
+from bot.aws.records import LogEvent
 from bot.aws.sandbox import SeededIncident
 from bot.aws.session import AwsClients
 from bot.config import Settings
 from bot.emulators.aws import MotoSandbox
 from bot.text.compaction import LogLine, compact
-from bot.text.log_event import EventReader, bound_event
+from bot.text.log_event import EventReader, bound_event, join_continuations
 from bot.text.log_lines import ERROR, NORMAL, WARNING
 
 
@@ -173,3 +174,20 @@ def test_a_json_file_without_event_times_is_dated_by_its_time_fields() -> None:
     assert [(g.first_ms, g.last_ms) for g in view.groups] == [
         (1_767_225_600_000, 1_767_225_609_000), (1_767_225_900_000, 1_767_225_900_000)]
     assert "×1 [00:05:00] level=error msg=stalled" in view.render()
+
+
+def test_a_java_trace_interleaved_with_another_stream_stays_one_event() -> None:
+    trace = ["2026-01-01T00:00:00Z ERROR 1 --- [main] c.a.Stock : Request failed",
+             "org.springframework.dao.DataAccessResourceFailureException: unable to acquire JDBC Connection",
+             *[f"\tat com.acme.S{i}.call(S{i}.java:{i})" for i in range(20)],
+             "Caused by: java.net.ConnectException: Connection refused (Connection refused)", "\t... 58 more"]
+    events = [LogEvent(1000 + i * 10 + 5, line, "task-a") for i, line in enumerate(trace)]
+    events += [LogEvent(1000 + i * 10, f"2026-01-01T00:00:00Z INFO other - tick {i}", "task-b") for i in range(30)]
+    events.sort(key=lambda e: e.timestamp_ms)
+    joined = join_continuations(events, LogEvent)
+    assert len(joined) == 31 and [e.message for e in joined if e.stream == "task-a"] == ["\n".join(trace)]
+    view = compact([LogLine(e.message, e.timestamp_ms, e.stream) for e in joined])
+    failed = next(g for g in view.groups if g.is_error)
+    assert failed.example.startswith("2026-01-01T00:00:00Z ERROR 1 --- [main] c.a.Stock : Request failed")
+    assert "Caused by: java.net.ConnectException: Connection refused" in failed.example
+    assert all("tick" not in g.example or "\n" not in g.example for g in view.groups)

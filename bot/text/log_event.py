@@ -7,21 +7,28 @@ go through the header parser, the structured-line parser and the multi-line cap 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from bot.text.log_fields import parse_fields
 from bot.text.log_header import HeaderParser, level_severity
 from bot.text.log_lines import (
     NORMAL,
     cap_event,
+    continues_event,
     exception_summary,
     has_http_5xx,
+    is_error_line,
     is_notable,
     mask_message,
     severity_of,
 )
 
-__all__ = ["EventReader", "EventView", "bound_event"]
+__all__ = ["EventReader", "EventView", "bound_event", "join_continuations"]
+
+MAX_JOINED = 256  # lines joined into one event: a trace, not a whole stream of indented output
+JOIN_GAP_MS = 5000  # a continuation arrives with its event, not minutes later
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +92,49 @@ def bound_event(message: str, max_chars: int) -> str:
     if len(message) <= max_chars:
         return message
     return cap_event(message.split("\n"), max_chars)
+
+
+class _Event(Protocol):
+    @property
+    def timestamp_ms(self) -> int: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def stream(self) -> str: ...
+
+
+E = TypeVar("E", bound=_Event)
+
+
+def join_continuations(events: Sequence[E], make: Callable[[int, str, str], E]) -> list[E]:
+    """Events in time order with each stream's continuation lines joined to the event they continue.
+
+    A Java trace written one line per event arrives interleaved with other streams' events, so
+    folding consecutive lines (as compaction does for a file) would hand its frames and its
+    `Caused by` to whatever event of another stream came between. Joined per stream first, with the
+    rules log shippers' multiline settings use (log_lines.continues_event), each trace is one event.
+    """
+    out: list[E] = []
+    open_events: dict[str, tuple[int, bool, bool, int]] = {}  # stream -> (index, head is error, in trace, lines)
+    parser = HeaderParser()
+    for event in events:
+        line = event.message
+        found = open_events.get(event.stream)
+        if found is not None and "\n" not in line:
+            index, head_error, in_trace, count = found
+            previous = out[index]
+            if (count < MAX_JOINED and event.timestamp_ms - previous.timestamp_ms <= JOIN_GAP_MS
+                    and continues_event(line, head_error, count > 1, in_trace)
+                    and not (line[:1] in " \t" and line.strip() and parser.split(line.lstrip())[1])):
+                out[index] = make(previous.timestamp_ms, previous.message + "\n" + line, previous.stream)
+                if line.startswith("Traceback"):
+                    in_trace = True
+                elif in_trace and line[:1] not in " \t":
+                    in_trace = False
+                open_events[event.stream] = (index, head_error, in_trace, count + 1)
+                continue
+        out.append(event)
+        first = line.split("\n", 1)[0]
+        open_events[event.stream] = (len(out) - 1, is_error_line(first), first.startswith("Traceback"),
+                                     line.count("\n") + 1)
+    return out

@@ -188,7 +188,8 @@ def cap_event(lines: list[str], max_chars: int) -> str:
                 and not line.startswith(_TRACE_CONNECTORS)]
     if summary is not None:
         wanted.append(1 + lines[1:].index(summary))
-    wanted += [len(lines) - 1, *reversed(defining)]
+    # then the first exception (a Python chain's root, a Java trace's top) and the rest, newest first
+    wanted += [len(lines) - 1, *defining[:1], *reversed(defining)]
     wanted += [i for i in range(len(lines) - 1, 0, -1)]
     per_line = max(40, max_chars // 3)
     kept: dict[int, str] = {}
