@@ -23,7 +23,7 @@ from bot.emulators.llm_server import FakeLLMServer, Scripted, ToolCall  # noqa: 
 from bot.emulators.slack import SlackEmulator  # noqa: E402
 from tests.harness import aws_sandbox, running_bot, text_of  # noqa: E402
 from tests.log_scenarios import SCENARIOS, build  # noqa: E402
-from tests.test_log_scenarios import _read, _seed  # noqa: E402
+from tests.test_scenario_logs_e2e import _read, _seed  # noqa: E402
 
 
 def main() -> int:
