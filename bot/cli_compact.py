@@ -35,7 +35,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="token budget of the whole view, header included (default: 3000)")
     p.add_argument("--max-groups", type=_positive, default=50, help="most groups to show (default: 50)")
     p.add_argument("--max-line-chars", type=_positive, default=400,
-                   help="longest example kept, in characters; the middle is cut (default: 400)")
+                   help="longest example kept, in characters: a long line keeps both ends, a stack trace its "
+                        "first line and its exception lines (default: 400)")
     p.add_argument("--year", type=int, default=None,
                    help="year for timestamps that carry none, like syslog's (default: this year)")
     p.add_argument("--json", action="store_true",

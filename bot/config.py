@@ -160,6 +160,11 @@ SPECS: dict[str, Spec] = {
     "logs_budget_tokens": Spec("CLOUDOPS_LOGS_BUDGET_TOKENS", 2500, "Token budget for compacted logs", int),
     "logs_max_groups": Spec("CLOUDOPS_LOGS_MAX_GROUPS", 40, "Max line shapes kept by compaction", int),
     "max_line_chars": Spec("CLOUDOPS_MAX_LINE_CHARS", 400, "Long log lines are cut to this", int),
+    "logs_scan_events": Spec("CLOUDOPS_LOGS_SCAN_EVENTS", 50000,
+                             "Older events scanned past the cap, keeping only errors, warnings and notable lines"
+                             " (0 = none)", int),
+    "logs_max_event_chars": Spec("CLOUDOPS_LOGS_MAX_EVENT_CHARS", 8000,
+                                 "Longest log event kept whole before compaction (head and end kept)", int),
     "max_command_chars": Spec("CLOUDOPS_MAX_COMMAND_CHARS", 500, "Longest accepted command text", int),
     "max_question_chars": Spec("CLOUDOPS_MAX_QUESTION_CHARS", 2000, "Longest accepted question", int),
     "thread_history_messages": Spec(
@@ -317,6 +322,8 @@ class Settings:
     logs_budget_tokens: int
     logs_max_groups: int
     max_line_chars: int
+    logs_max_event_chars: int
+    logs_scan_events: int
     max_command_chars: int
     max_question_chars: int
     thread_history_messages: int
@@ -439,9 +446,9 @@ def _validate(s: Settings) -> list[str]:
     if s.log_format not in {"auto", "json", "console"}:
         problems.append("CLOUDOPS_LOG_FORMAT must be auto, json or console")
     positive = [n for n, sp in SPECS.items() if sp.parse in (int, float) and getattr(s, n) <= 0]
-    problems += [f"{SPECS[n].env} must be greater than 0" for n in positive if n != "llm_max_retries"]
-    if s.llm_max_retries < 0:
-        problems.append("CLOUDOPS_LLM_MAX_RETRIES must be 0 or more")
+    zero_ok = ("llm_max_retries", "logs_scan_events")
+    problems += [f"{SPECS[n].env} must be greater than 0" for n in positive if n not in zero_ok]
+    problems += [f"{SPECS[n].env} must be 0 or more" for n in zero_ok if getattr(s, n) < 0]
     if s.alarm_queue_wait_s > 20:
         problems.append("CLOUDOPS_ALARM_QUEUE_WAIT_S must be 20 or less (SQS's longest long poll)")
     if s.alarm_queue_url and not s.alarm_queue_url.startswith(("https://", "http://")):

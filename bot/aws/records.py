@@ -38,8 +38,20 @@ class LogEvent:
 class LogQueryResult:
     group: str
     events: tuple[LogEvent, ...]
-    capped: bool  # stopped at the configured cap; there may be more
+    capped: bool  # stopped at the configured cap; older events of the window were not read
     pages: int
+    window_start_ms: int = 0
+    window_end_ms: int = 0
+    read_from_ms: int = 0  # the oldest instant read: the events cover [read_from_ms, window_end_ms]
+    skipped_at_least: int = 0  # events seen before the first instant read or scanned, left out (a lower bound)
+    scanned_from_ms: int = 0  # before read_from_ms, events back to here were scanned for what matters
+    scanned_events: int = 0  # events read in that scan
+    scanned_kept: int = 0  # of which kept (errors, warnings, notable lines); they are in ``events`` too
+
+    @property
+    def complete(self) -> bool:
+        """Every event of the window was read."""
+        return not self.capped
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.text.log_header import parse_header, timestamp_ms
-from bot.text.log_lines import ERROR, cap_text, is_error_line
+from bot.text.log_lines import ERROR, cap_event, is_error_line
 from bot.text.log_mining import SPLIT_MAX_PARTS, Cluster, Stamp, TemplateIndex
 from bot.text.log_select import choose
 from bot.text.tokens import DEFAULT_ENCODING, count_tokens
@@ -156,8 +156,8 @@ class _Grouper:
             found = LogGroup(
                 template=cluster.template,
                 count=cluster.count,
-                example=first.example if cluster.example_chars is None else cap_text(
-                    first.example, cluster.example_chars),
+                example=first.example if cluster.example_chars is None else cap_event(
+                    first.example.split("\n"), cluster.example_chars),
                 example_line=first.first_line,
                 first_ms=_ms(first.first_ts, self.default_year),
                 last_ms=_ms(last.last_ts, self.default_year),

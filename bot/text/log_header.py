@@ -113,6 +113,8 @@ class HeaderParser:
 
     def split(self, line: str) -> tuple[int, str | None, str | None]:
         """(message start, timestamp text, level); (0, None, None) when no format fits."""
+        if line[:1] == "{":  # a JSON object: no header format starts with a brace
+            return 0, None, None
         match = self._current.match(line)
         if match is None or not match.end():
             for pattern in self._order:

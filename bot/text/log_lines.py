@@ -14,11 +14,13 @@ __all__ = [
     "ERROR",
     "NORMAL",
     "WARNING",
+    "cap_event",
     "cap_text",
     "continues_event",
     "exception_summary",
     "has_http_5xx",
     "is_error_line",
+    "is_notable",
     "mask_message",
     "severity_of",
     "shape_of",
@@ -34,7 +36,7 @@ _ERROR_RE = re.compile(
     r"\b(?:(?:ERR|CRIT|ALERT|EMERG|OOM|Exception|Error)\b"
     r"|(?i:errors?|fatal|critical|severe|panic(?:ked)?|traceback|fail(?:ed|ure|ing)?|refused|denied"
     r"|unreachable|segfault|timed[ -]out|time-?out(?!\s*(?:[=:]\s*)?\d)|out of memory|abort(?:ed|ing)?"
-    r"|crash(?:ed)?)\b"
+    r"|crash(?:ed)?|oom[-_ ]?kill(?:ed|er)?|crashloop\w*)\b"
     r"|" + _HTTP_5XX + ")"
     r"|[a-z](?:Exception|Error)\b"  # ValueError, NullPointerException
 )
@@ -129,6 +131,28 @@ def cap_text(text: str, max_chars: int) -> str:
     return text[: max_chars - 1 - tail] + "…" + text[len(text) - tail :]
 
 
+# Routine-looking lines an on-call engineer still scans for: what changed (deploys, config, scaling,
+# restarts, failovers) and what is about to break (certificates, disk, memory, quotas). Not errors:
+# they earn a place only while rare (see log_select).
+_NOTABLE_RE = re.compile(
+    r"(?i:\b(?:deploy(?:ed|ing|ment)?|rollout|roll(?:ing|ed) (?:back|out|update|restart)|rollback|release[ds]?"
+    r"|upgrad(?:e|ed|ing)|migrat(?:e|ed|ing|ion)|config(?:uration)?\s+(?:change[ds]?|reload(?:ed)?|updated?)"
+    r"|reload(?:ed|ing)?\s+config(?:uration)?|feature[ -]flag|toggled|certificate|cert(?:ificate)?s?\s+expir"
+    r"|expir(?:es|ing|ed|y)|disk(?:\s+(?:usage|space|full|pressure))|no space left|inodes?|quota|throttl(?:ed|ing)"
+    r"|memory (?:pressure|usage|limit)|scal(?:ed|ing) (?:up|down|out|in)|autoscal\w*|restart(?:ed|ing)"
+    r"|shutting down|sigterm|sigkill|failover|fail(?:ed)? over|promot(?:ed|ing)|leader|draining|evict(?:ed|ing)"
+    r"|rotat(?:ed|ing) (?:key|secret|credential)s?|schema change|maintenance|version \S*\d"
+    r"|changed|modified|enabled|disabled|switched|exited|exit code|killed|terminat(?:ed|ing)|reboot(?:ed|ing)?"
+    r"|interrupt(?:ed|ion)?|unhealthy|degraded|health ?checks?|rate[ -]limit(?:ed)?|back-?off|lockup|hung"
+    r"|blocked for more than|(?:is|went|link) down|steady state)\b)"
+)
+
+
+def is_notable(message: str) -> bool:
+    """Whether a non-error line names a change or a looming limit (see _NOTABLE_RE)."""
+    return _NOTABLE_RE.search(message) is not None
+
+
 def continues_event(line: str, head_is_error: bool, has_extra: bool, in_python_trace: bool) -> bool:
     """Whether `line` belongs to the event above it (stack traces, wrapped output).
 
@@ -146,6 +170,47 @@ def continues_event(line: str, head_is_error: bool, has_extra: bool, in_python_t
     if line.startswith("Caused by: "):
         return has_extra
     return head_is_error and not has_extra and _JAVA_EXCEPTION_RE.match(line) is not None
+
+
+def cap_event(lines: list[str], max_chars: int) -> str:
+    """A multi-line event in at most max_chars, keeping what defines it.
+
+    A stack trace's middle is frames; its head (what was being done) and its exception lines (the
+    final exception, each `Caused by`, the last line) are what an engineer reads. Those are taken
+    first, then frames nearest the exception while room remains; gaps show as an indented `…`.
+    """
+    text = "\n".join(lines)
+    if len(text) <= max_chars or len(lines) < 2:
+        return cap_text(text, max_chars)
+    wanted = [0]
+    summary = exception_summary(lines[1:])
+    defining = [i for i, line in enumerate(lines) if i and line and line[0] not in " \t"
+                and not line.startswith(_TRACE_CONNECTORS)]
+    if summary is not None:
+        wanted.append(1 + lines[1:].index(summary))
+    # then the first exception (a Python chain's root, a Java trace's top) and the rest, newest first
+    wanted += [len(lines) - 1, *defining[:1], *reversed(defining)]
+    wanted += [i for i in range(len(lines) - 1, 0, -1)]
+    per_line = max(40, max_chars // 3)
+    kept: dict[int, str] = {}
+    used = 0
+    for i in dict.fromkeys(wanted):
+        piece = cap_text(lines[i], max(per_line, max_chars // 2) if i == 0 else per_line)
+        cost = len(piece) + 4  # newline, and room for a gap marker
+        if used + cost > max_chars and kept:
+            continue
+        kept[i] = piece
+        used += cost
+    out: list[str] = []
+    previous = -1
+    for i in sorted(kept):
+        if i != previous + 1:
+            out.append("  …")
+        out.append(kept[i])
+        previous = i
+    if previous != len(lines) - 1:
+        out.append("  …")
+    return cap_text("\n".join(out), max_chars)
 
 
 def exception_summary(extra: list[str]) -> str | None:

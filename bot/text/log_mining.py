@@ -16,14 +16,17 @@ from typing import Protocol
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
 
+from bot.text.log_fields import parse_fields
 from bot.text.log_header import HeaderParser, level_severity
 from bot.text.log_lines import (
     ERROR,
-    cap_text,
+    NORMAL,
+    cap_event,
     continues_event,
     exception_summary,
     has_http_5xx,
     is_error_line,
+    is_notable,
     mask_message,
     severity_of,
     shape_of,
@@ -87,6 +90,7 @@ class KeyStat:
     count: int = 1
     last_line: int = 0
     last_ts: Stamp = None
+    notable: bool = False  # a change or a looming limit (log_lines.is_notable), not an error
 
 
 @dataclass(slots=True, eq=False)
@@ -101,6 +105,10 @@ class Cluster:
     @property
     def count(self) -> int:
         return sum(key.count for key in self.keys)
+
+    @property
+    def notable(self) -> bool:
+        return any(key.notable for key in self.keys)
 
     @property
     def first(self) -> KeyStat:
@@ -182,9 +190,34 @@ class TemplateIndex:
             text, line, source, extra = raw, number, raw_source, None
             stamp = raw_stamp if raw_stamp is not None else ts
             message = raw[start:] if start else raw
+            fields = None
             if "\n" in message:  # one event holding several lines (CloudWatch, Lambda)
-                text, *extra = raw.split("\n")
-                message = text[start:]
+                if message[:1] == "{" and message.rstrip()[-1:] == "}":  # a pretty-printed object
+                    fields = parse_fields(message.strip())
+                if fields is None:
+                    text, *extra = raw.split("\n")
+                    message = text[start:]
+            if fields is None and (message[-1:] == "}" or ("=" in message and message[:1].isalpha())):
+                fields = parse_fields(message)
+            if fields is not None:
+                # Keyed by level, logger, message and error, never by ids or key order; the severity
+                # is the line's own (status, error fields, numeric levels), so it is part of the key.
+                severity = max(fields.severity, level_severity(level))
+                level = level or fields.level
+                shape = shape_of(fields.key)
+                masked = shapes.get(shape)
+                if masked is None:
+                    masked = mask_message(fields.key)
+                    if len(shapes) < SHAPE_CACHE_MAX:
+                        shapes[shape] = masked
+                key = f"{level or ''}\x00{masked}\x00{severity}"
+                if stamp is None:
+                    stamp = fields.time
+                stat = stats.get(key)
+                if stat is None or extra is not None:  # rendered only when it may become an example
+                    text = raw[:start] + fields.rendered
+                in_trace = False
+                continue
             shape = shape_of(message)
             masked = shapes.get(shape)
             if masked is None:
@@ -217,7 +250,6 @@ class TemplateIndex:
     ) -> None:
         """Count an event that is new, or that carries a stack trace."""
         masked = key.split("\x00", 2)[1]
-        example = head
         if extra:
             # Keyed by its first line and its exception line, not by its frames, which
             # differ with every code path but say less than the exception does.
@@ -228,7 +260,7 @@ class TemplateIndex:
                 key += tail
                 if severity != ERROR and is_error_line(summary):
                     severity = ERROR
-            example = "\n".join([head, *extra])
+        lines = [head, *extra] if extra else [head]
         stat = self._stats.get(key)
         if stat is not None:
             stat.count += 1
@@ -252,13 +284,15 @@ class TemplateIndex:
                 overflow.last_line = line
                 overflow.last_ts = stamp
                 return
-            example = cap_text(example, self.max_line_chars)
-            stat = KeyStat(masked, severity, index, line, example, source, stamp, 1, line, stamp)
+            example = cap_event(lines, self.max_line_chars)
+            stat = KeyStat(masked, severity, index, line, example, source, stamp, 1, line, stamp,
+                           severity == NORMAL and is_notable(masked))
             self._overflow[index] = self._stats[f"\x01{index}"] = stat
             return
         index = self._signatures[signature] = self._mine(severity, masked)
-        capped = cap_text(example, self.max_line_chars)
-        self._stats[key] = KeyStat(masked, severity, index, line, capped, source, stamp, 1, line, stamp)
+        capped = cap_event(lines, self.max_line_chars)
+        self._stats[key] = KeyStat(masked, severity, index, line, capped, source, stamp, 1, line, stamp,
+                                   severity == NORMAL and is_notable(masked))
 
     def _mine(self, severity: int, masked: str) -> int:
         """drain3's cluster for a new shape, as a dense index over all severities."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.text.log_lines import ERROR
+from bot.text.log_lines import ERROR, NORMAL
 from bot.text.log_mining import WILDCARD, Cluster
 
 __all__ = ["choose", "priority_order"]
 
+NOTABLE_MAX_SHARE, NOTABLE_MIN_COUNT = 0.01, 5
 _MIN_LINE_TOKENS = 4  # "\n×1 x": no group line costs less, so stop looking below it
 
 
@@ -39,11 +40,20 @@ def _interleave(clusters: list[Cluster]) -> list[Cluster]:
 
 
 def priority_order(clusters: Sequence[Cluster]) -> list[Cluster]:
-    """Errors, then warnings, then the rest; each tier interleaved frequent/rare."""
+    """Errors, then warnings, then rare notable lines (a deploy, a config change), then the rest;
+    each tier interleaved frequent/rare.
+
+    A notable line earns its tier only while rare (at most NOTABLE_MAX_SHARE of the lines, or a
+    handful): a deploy announced once says what changed; a "restarting" every second is the bulk.
+    """
+    total = sum(cluster.count for cluster in clusters)
+    rare = max(NOTABLE_MIN_COUNT, int(total * NOTABLE_MAX_SHARE))
     tiers: dict[int, list[Cluster]] = {}
     for cluster in clusters:
-        tiers.setdefault(cluster.severity, []).append(cluster)
-    return [c for severity in sorted(tiers, reverse=True) for c in _interleave(tiers[severity])]
+        tier = 2 * cluster.severity + (1 if cluster.severity == NORMAL and cluster.count <= rare
+                                       and cluster.notable else 0)
+        tiers.setdefault(tier, []).append(cluster)
+    return [c for tier in sorted(tiers, reverse=True) for c in _interleave(tiers[tier])]
 
 
 def _merge(template: str, severity: int, parts: Sequence[Cluster]) -> Cluster:

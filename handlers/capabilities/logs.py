@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.aws import logs as cwlogs
 from handlers.capability import Capability, ModelTool, ToolCall
-from handlers.logs import compact_text, gather_logs, handle_logs, newest_errors, scrubbed_events
-from handlers.parsing import WINDOW_SCHEMA, format_window, resolve_group
+from handlers.logs import gather_logs, handle_logs, tool_text
+from handlers.parsing import WINDOW_SCHEMA, resolve_group
 from handlers.scope import labelled, single_target
 
 
@@ -14,16 +14,8 @@ def search_logs(call: ToolCall) -> str:
     svc = call.services.at(target)
     group = resolve_group(call.text("group"), svc.settings)
     terms = [str(t) for t in call.args.get("terms") or []]
-    window = call.window(svc)
     where = f" ({target.label})" if labelled(svc, [target]) else ""
-    events = scrubbed_events(svc, gather_logs(svc, group, terms, window))
-    if not events:
-        return (f"no events in {group}{where} over {format_window(window)}"
-                + (f" matching {terms}" if terms else ""))
-    text, _, _ = compact_text(svc, events)
-    errors = newest_errors(events, svc.settings.logs_error_examples)
-    return (f"{group}{where}\n" if where else "") + text + (
-        "\nNewest errors:\n" + "\n".join(e.message for e in errors) if errors else "")
+    return tool_text(svc, group, terms, call.window(svc), where)
 
 
 def list_log_groups(call: ToolCall) -> str:
