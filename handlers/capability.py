@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.config import parse_duration
 from bot.models import Reply, Request
+from handlers.evidence import TriageHook
 from handlers.scope import Scope, split_scope
 from handlers.services import Services
 
@@ -75,6 +76,8 @@ class Capability:
     ``aws_actions`` are the IAM actions they need ("ec2:DescribeInstances"), which the deploy policy
     must grant exactly; ``prompt`` names its template in ``prompts/``; ``order`` places it in help.
     ``free_text``: the rest of the command is one argument (a question), not words.
+    ``triage``: optional hook contributing evidence for the entities a question or alarm names
+    (``handlers.evidence``); the planner (``handlers.triage``) runs every entry's jobs in one round.
     """
 
     verb: str
@@ -88,6 +91,7 @@ class Capability:
     aws_actions: tuple[str, ...] = ()
     order: int = 50
     free_text: bool = False
+    triage: TriageHook | None = None
 
     @property
     def uses_model(self) -> bool:
