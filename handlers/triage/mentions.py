@@ -52,7 +52,7 @@ def read_mentions(text: str, settings: Settings, now: datetime, window_s: int) -
     groups += [aliases[w] for w in words if w in aliases]
     since = _since(text, now)
     if since is not None:
-        window_s = max(window_s, int((now - since).total_seconds()) + 300)
+        window_s = max(window_s, (int((now - since).total_seconds()) // 60 + 6) * 60)  # whole minutes, 5+ spare
     window_s = min(window_s, settings.max_window_s)
     return Mentions(ids, _unique(groups), codes, _unique(words), since, window_s)
 
