@@ -16,7 +16,7 @@ class Scenario:
     question: str  # may use {since}: a clock time 30 minutes before seeding (UTC, HH:MM)
     seed: Seed
     facts: tuple[str, ...]  # must reach the bundle
-    causes: tuple[str, ...]  # a correct answer names these (case-insensitive); the heuristics must rank them
+    causes: tuple[str, ...]  # a correct answer names each (case-insensitive; "a|b": either); so must the heuristics
     answer: str  # the fake model's answer; {host} placeholders are the seeded instance ids
     aliases: dict[str, str] = field(default_factory=dict)
 
@@ -58,7 +58,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              lines=(_ok("ingest"), Lines("/ecs/ingest", "ERROR [consumer] queue backing up queue=ingest-jobs "
                                          "visible={n}000 oldest_age_s={n}0", 15, 0.5, 60))),
         facts=("ingest-worker-1", "stopped", "queue backing up"),
-        causes=("stopped",),
+        causes=("stopped|not running",),
         answer="ingest-worker-1 ({ingest-worker-1}) is stopped, so nothing drains ingest-jobs.",
     ),
     Scenario(
@@ -68,7 +68,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                           22, 0.5, 45)),
              alarms=(AlarmSeed("payments-errors", "AWS/Lambda", "Errors", ("FunctionName", "payments"), 1),)),
         facts=("payments-errors", "Task timed out after 6.00 seconds"),
-        causes=("timing out",),
+        causes=("timing out|timed out|timeout",),
         answer="payments-errors fired because /aws/lambda/payments is timing out after 6 seconds.",
     ),
     Scenario(
@@ -78,7 +78,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              alarms=(AlarmSeed("search-api-memory", "AWS/ECS", "MemoryUtilization", ("ServiceName", "search-api"),
                                90),)),
         facts=("OutOfMemoryError", "search-api-memory"),
-        causes=("out of memory",),
+        causes=("out of memory|outofmemory|heap",),
         answer="search-api is running out of memory (OutOfMemoryError in /ecs/search-api); search-api-memory fired.",
     ),
     Scenario(
@@ -86,7 +86,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         Seed(lines=(_ok("reports"), Lines("/ecs/reports", "ERROR OSError: [Errno 28] No space left on device: "
                                           "'/tmp/report-{n}.csv'", 25, 0.5, 90))),
         facts=("No space left on device",),
-        causes=("disk is full",),
+        causes=("disk is full|no space left|disk full",),
         answer="reports fail because a disk is full: /ecs/reports logs No space left on device.",
     ),
     Scenario(

@@ -65,7 +65,7 @@ def ask(sc: Scenario, settings: Settings, now: datetime) -> Outcome:
         services.close()
     answer = (reply.summary if reply.model_used
               else reply.summary + "\n" + next((s.text for s in reply.sections if "heuristics" in s.title), "")).lower()
-    causes = sum(1 for c in sc.causes if c.lower() in answer)
+    causes = sum(1 for c in sc.causes if any(alt in answer for alt in c.lower().split("|")))
     how = "\n".join(s.text for s in reply.sections if s.title == "How I checked")
     m = _TOOL_CALLS.search(how)
     invented = tuple(invented_ids(reply.summary, ids.values(), reply.evidence + reply.prompt)) if reply.model_used \
