@@ -17,9 +17,11 @@ from handlers.charting import alarm_chart
 from handlers.formatting import stamp
 from handlers.logs import compact_text, gather_logs, newest_errors, scrubbed_events
 from handlers.metrics import describe, sparkline
+from handlers.registry import CAPABILITIES
 from handlers.services import Services
 from handlers.status import instance_line
 from handlers.summarize import finish
+from handlers.triage.alarm import alarm_causes
 
 BEFORE_S = 1800  # metric window before the breach
 LOG_WINDOW_S = 1800
@@ -101,6 +103,10 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
         text = "\n".join(alarm_line(a, services) for a in others) or "none"
         sections.append(Section(title=f"Other alarms firing now ({len(others)})", text=text, code=True))
         evidence.append(f"Other alarms firing:\n{text}")
+    causes = alarm_causes(alarm, request, services, CAPABILITIES)
+    if causes is not None:
+        sections.insert(0, causes)
+        evidence.append(f"{causes.title}:\n{causes.text}")
     notes: tuple[str, ...] = (f"Could not read: {', '.join(missing)}.",) if missing else ()
     if not groups:
         notes += ("No log group is mapped to this alarm (CLOUDOPS_ALARM_LOG_GROUPS).",)

@@ -146,3 +146,24 @@ def test_make_eval_scores_every_scenario_against_an_openai_compatible_endpoint(
     for sc in SCENARIOS:
         assert sc.name in table
     assert len(llm.received()) == sum(o.model_calls for o in outcomes)
+
+
+def test_an_alarms_evidence_pack_leads_with_the_heuristics_for_its_dimensions(now: datetime) -> None:
+    from bot.aws.cloudwatch import describe_alarms
+    from bot.metrics import Metrics
+    from bot.models import Request, Source
+    from handlers.incident import evidence_pack
+    from handlers.services import Services
+    from tests.scenarios.seed import plant
+
+    sc = BY_NAME["lambda-timeouts"]
+    plant(sc.seed, sc.region, now)
+    services = Services.build(settings_for(sc), Metrics())
+    try:
+        alarm = next(a for a in describe_alarms(services.aws, "ALARM") if a.name == "payments-errors")
+        reply = evidence_pack(alarm, services, Request(text="", source=Source.CLI))
+    finally:
+        services.close()
+    lead = reply.sections[0]
+    assert lead.title.startswith("Likely causes — the bot's heuristics")
+    assert "A function is timing out (in /aws/lambda/payments)" in lead.text  # FunctionName → its log group

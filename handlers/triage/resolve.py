@@ -111,7 +111,8 @@ def _names_instance(inst: Instance, words: set[str]) -> bool:
 
 
 def _related_alarm(a: Alarm, words: set[str], codes: tuple[str, ...], instances: list[Instance]) -> bool:
-    if words & _parts(a.name) or words & {p for v in a.dimensions.values() for p in _parts(_stem(v))}:
+    dims = {p for v in a.dimensions.values() for p in _parts(_stem(v))}
+    if a.name.lower() in words or words & _parts(a.name) or words & dims:
         return True
     if a.dimensions.get("InstanceId") in {i.instance_id for i in instances}:
         return True
