@@ -10,6 +10,7 @@ from typing import Any
 from bot.errors import ModelError, UserInputError
 from bot.llm.loop import LoopResult, run_tool_loop
 from bot.models import Reply, Request, Section, Usage
+from bot.progress import answer_discard
 from handlers.capability import Access, Capability
 from handlers.scope import split_scope
 from handlers.services import Services
@@ -120,6 +121,7 @@ def _retry_in_prose(services: Services, messages: list[dict[str, Any]], first: L
     """A small model that wrote its tool call as text gets one more request, without tools, asking for prose."""
     llm = services.llm
     assert llm is not None
+    answer_discard()  # what was streamed of the unusable reply is not the answer
     messages.append({"role": "assistant", "content": first.answer or ""})
     messages.append({"role": "user", "content": services.prompts.render(
         "tools_off", reason="the reply was a tool call written as text, or empty")})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -167,3 +167,41 @@ def test_an_alarms_evidence_pack_leads_with_the_heuristics_for_its_dimensions(no
     lead = reply.sections[0]
     assert lead.title.startswith("Likely causes — the bot's heuristics")
     assert "A function is timing out (in /aws/lambda/payments)" in lead.text  # FunctionName → its log group
+
+
+def test_a_capabilitys_triage_hook_adds_its_evidence_to_the_same_round(now: datetime) -> None:
+    """How a new capability (say, CloudTrail changes) plugs in: a ``triage`` hook on its entry."""
+    from bot.metrics import Metrics
+    from bot.models import Reply, Request, Source
+    from handlers.capability import Capability
+    from handlers.evidence import Finding, Moment, TriageContext, TriageJobs
+    from handlers.registry import CAPABILITIES
+    from handlers.scope import Scope
+    from handlers.services import Services
+    from handlers.triage.causes import likely_causes
+    from handlers.triage.plan import gather_bundle
+    from tests.scenarios.seed import plant
+
+    seen: list[TriageContext] = []
+
+    def changes_hook(ctx: TriageContext) -> TriageJobs:
+        seen.append(ctx)
+        at = now - timedelta(minutes=21)
+        return {"changes": lambda: [Finding("changes", "Recent changes", ("UpdateFunctionConfiguration orders-sync",),
+                                            (Moment(at, "change", "orders-sync", "orders-sync config updated"),),
+                                            ("orders-sync",))]}
+
+    changes = Capability(verb="changes", usage="changes", summary="recent changes",
+                         handler=lambda r, a, s: Reply(title="x"), triage=changes_hook)
+    sc = BY_NAME["throttled"]
+    plant(sc.seed, sc.region, now)
+    services = Services.build(settings_for(sc), Metrics())
+    try:
+        bundle = gather_bundle(sc.ask(now), Request(text="", source=Source.CLI), services, (*CAPABILITIES, changes),
+                               Scope())
+    finally:
+        services.close()
+    assert seen and seen[0].groups == ("/aws/lambda/orders-sync",)  # the hook sees the resolved entities
+    assert seen[0].dimensions == {"FunctionName": ("orders-sync",)}
+    assert any(f.title == "Recent changes" for f in bundle.findings) and bundle.jobs == 3  # logs, metric, changes
+    assert likely_causes(bundle.findings)[0].headline.startswith("A change 1 min before the first error")

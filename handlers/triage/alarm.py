@@ -23,4 +23,5 @@ def alarm_causes(alarm: Alarm, request: Request, services: Services,
         bundle = gather_bundle(text, request, services, sources, Scope())
     except CloudOpsError:
         return None  # the evidence pack still stands; it says itself what it could not read
-    return Section(title=HEURISTICS_LABEL, text=render_causes(likely_causes(bundle.findings)), code=True)
+    text = services.scrub(render_causes(likely_causes(bundle.findings)))
+    return Section(title=HEURISTICS_LABEL, text=text, code=True)

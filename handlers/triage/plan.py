@@ -85,8 +85,8 @@ def gather_bundle(text: str, request: Request, services: Services, sources: Sequ
         found += [(tag, f) for f in value]
     found.sort(key=lambda tf: _ORDER.get(tf[1].source, 9))
     for tag, f in found:
-        bundle.findings.append(Finding(f.source, tag + f.title, tuple(services.scrub(x) for x in f.lines),
-                                       f.moments, f.resources))
+        lines = tuple(services.scrub(x) for x in f.lines)
+        bundle.findings.append(Finding(f.source, services.scrub(tag + f.title), lines, f.moments, f.resources))
         bundle.known.update(r for r in f.resources if r)
     return bundle
 

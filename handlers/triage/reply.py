@@ -16,7 +16,7 @@ def checked(bundle: Bundle) -> str:
 
 def evidence_reply(bundle: Bundle, title: str, services: Services, note: str) -> Reply:
     causes = likely_causes(bundle.findings)
-    sections = [Section(title=HEURISTICS_LABEL, text=render_causes(causes), code=True)]
+    sections = [Section(title=HEURISTICS_LABEL, text=services.scrub(render_causes(causes)), code=True)]
     sections += [Section(title=f.title, text="\n".join(f.lines) or "none", code=True) for f in bundle.findings]
     alarms = next((f for f in bundle.findings if f.source == "alarms"), None)
     firing = [r for r in alarms.resources] if alarms else []
