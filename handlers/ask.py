@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.errors import ModelError, UserInputError
+from bot.llm.client import ModelClient
 from bot.llm.loop import LoopResult, run_tool_loop
 from bot.models import Reply, Request, Section, Usage
 from bot.progress import answer_discard
@@ -48,19 +49,18 @@ def handle_ask(request: Request, args: list[str], services: Services, sources: S
     _, scope = split_scope([], request, services)
     bundle = gather_bundle(services.scrub(question), request, services, sources, scope)
     title = f"Q: {_short(question)}"
-    if services.llm is None:
+    llm = services.llm
+    if llm is None:
         return evidence_reply(bundle, title, services, NO_MODEL_NOTE)
     blocked = services.model_block_reason(request.user)
     if blocked:
         return evidence_reply(bundle, title, services, blocked)
-    return _model_answer(request, question, services, sources, bundle)
+    return _model_answer(request, question, services, llm, sources, bundle)
 
 
-def _model_answer(request: Request, question: str, services: Services, sources: Sequence[Capability],
-                  bundle: Bundle) -> Reply:
+def _model_answer(request: Request, question: str, services: Services, llm: ModelClient,
+                  sources: Sequence[Capability], bundle: Bundle) -> Reply:
     s = services.settings
-    llm = services.llm
-    assert llm is not None  # checked by the caller
     tooled = s.llm_tools != "off"
     history = "\n".join(f"{m.author}: {m.text}" for m in request.history)
     aliases = ", ".join(f"{k}={v}" for k, v in s.log_aliases.items())
@@ -80,9 +80,9 @@ def _model_answer(request: Request, question: str, services: Services, sources: 
             force_answer=services.prompts.render("force_answer", steps=s.llm_max_steps),
             scrub=services.scrub, pool=services.tool_pool, strict=s.llm_tools == "auto",
             stop_tools=lambda reason: services.prompts.render("tools_off", reason=reason),
-        ) if tooled else _one_call(services, messages)
+        ) if tooled else _one_call(llm, messages)
         if s.llm_tools != "on" and _not_an_answer(result.answer):
-            result = _retry_in_prose(services, messages, result)
+            result = _retry_in_prose(llm, services, messages, result)
     except ModelError as exc:
         note = f"The model failed ({exc.message}); showing the AWS evidence only. {exc.hint}".strip()
         return evidence_reply(bundle, title, services, note)
@@ -108,19 +108,16 @@ def _model_answer(request: Request, question: str, services: Services, sources: 
                  prompts=tuple(services.prompts.get(name).ref for name in ("system", "ask")))
 
 
-def _one_call(services: Services, messages: list[dict[str, Any]]) -> LoopResult:
+def _one_call(llm: ModelClient, messages: list[dict[str, Any]]) -> LoopResult:
     """Tools off: one request over the bundle, no tool schemas sent."""
-    llm = services.llm
-    assert llm is not None
     completion = llm.complete(messages)
     return LoopResult(completion.content.strip(), Usage(llm.model, completion.prompt_tokens,
                                                         completion.completion_tokens, 1))
 
 
-def _retry_in_prose(services: Services, messages: list[dict[str, Any]], first: LoopResult) -> LoopResult:
+def _retry_in_prose(llm: ModelClient, services: Services, messages: list[dict[str, Any]],
+                    first: LoopResult) -> LoopResult:
     """A small model that wrote its tool call as text gets one more request, without tools, asking for prose."""
-    llm = services.llm
-    assert llm is not None
     answer_discard()  # what was streamed of the unusable reply is not the answer
     messages.append({"role": "assistant", "content": first.answer or ""})
     messages.append({"role": "user", "content": services.prompts.render(
