@@ -60,3 +60,15 @@ def test_an_error_signature_names_the_dependency_it_waits_for() -> None:
     causes = likely_causes([_logs("/aws/lambda/checkout", (line,))])
     assert causes[0].headline == "A dependency is not answering: orders-db.internal (in /aws/lambda/checkout)"
     assert causes[0].evidence == (line,)
+
+
+def test_a_url_path_in_a_question_is_not_read_as_a_log_group() -> None:
+    from handlers.triage.resolve import Inventory, resolve
+
+    class _Svc:  # resolve reads only the settings
+        settings = Settings.from_values()
+
+    m = read_mentions("why does POST /api/cart fail in /ecs/cart?", _Svc.settings, NOW, 3600)
+    assert m.groups == ("/api/cart", "/ecs/cart")
+    got = resolve(m, Inventory(groups=["/ecs/cart", "/ecs/web"]), _Svc())  # type: ignore[arg-type]
+    assert got.groups == ("/ecs/cart",)

@@ -18,6 +18,7 @@ _GENERIC = frozenset({"aws", "lambda", "ecs", "prod", "production", "staging", "
                       "app", "net", "service", "svc", "high", "low", "alarm", "latest", "cluster"})
 _LB_SUFFIX = re.compile(r"-(?:alb|nlb|elb|lb|tg)$")
 _NUMBERED = re.compile(r"-\d+$")
+LIST_GROUPS_CAP = 50  # bot.aws.logs.list_groups' default page
 
 
 @dataclass
@@ -72,7 +73,9 @@ def resolve(m: Mentions, inv: Inventory, services: Services) -> Resolved:
             instances.append(by_id[iid])
     if not instances and not named:
         instances = [i for i in inv.instances if problems(i, inv.health.get(i.instance_id))]
-    groups = list(m.groups)
+    aliased = set(s.log_aliases.values())
+    capped = len(inv.groups) >= LIST_GROUPS_CAP or not inv.groups  # the listing may not show every group
+    groups = [g for g in m.groups if g in inv.groups or g in aliased or capped]  # "/api/cart" is a path, not a group
     groups += [g for g in inv.groups if words & _parts(g)]
     for a in alarms:
         implied = _implied_groups(a, services)
