@@ -34,7 +34,8 @@ def capability(sources: Sequence[Capability]) -> Capability:
         return handle_ask(request, args, services, offered)
 
     return Capability(verb="ask", usage="ask <question>",
-                      summary="ask anything: the evidence it implies is gathered first, then the model reasons over it", handler=handler,
+                      summary="ask anything: the evidence it implies is gathered first, then the model reasons over it",
+                      handler=handler,
                       access=Access.MODEL, prompt="ask", aws_actions=actions, order=90,
                       free_text=True, gatherers=tuple(g for c in offered for g in c.gatherers))
 

@@ -10,7 +10,7 @@ from functools import partial
 from typing import TypeVar
 
 from bot.aws import cloudwatch
-from bot.aws.records import Alarm, Instance, InstanceHealth, MetricSeries
+from bot.aws.records import Alarm, Instance, InstanceHealth, LogEvent, MetricSeries
 from bot.text.compaction import is_error_line
 from handlers.alarms import condition
 from handlers.evidence import Finding, Moment, TriageContext, TriageJobs
@@ -18,6 +18,7 @@ from handlers.formatting import ms_stamp, stamp
 from handlers.logs import compact_text, gather_logs, newest_errors, scrubbed_events
 from handlers.metrics import describe, sparkline
 from handlers.parsing import format_window
+from handlers.services import Services
 from handlers.status import instance_line, problems
 
 BREACH_LOOKBACK_S = 1800  # metric read before an alarm's breach, as the alarm evidence pack does
@@ -62,15 +63,21 @@ def _at(ms: int) -> datetime:
 def _log_finding(ctx: TriageContext, group: str) -> Finding:
     svc = ctx.services
     events = scrubbed_events(svc, gather_logs(svc, group, [], ctx.window_s))
+    return log_finding(svc, group, events, ctx.window_s, ctx.http_codes)
+
+
+def log_finding(svc: Services, group: str, events: list[LogEvent], window_s: int,
+                http_codes: tuple[str, ...] = ()) -> Finding:
+    """One group's scrubbed events as evidence: errors compacted, HTTP-code counts, change lines, timed facts."""
     errors = [e for e in events if is_error_line(e.message)]
-    window = format_window(ctx.window_s)
+    window = format_window(window_s)
     head = f"{len(events)} lines over {window}, {len(errors)} look like errors"
     moments: list[Moment] = []
     if errors:
         head += f", the first at {ms_stamp(errors[0].timestamp_ms)} UTC"
         moments.append(Moment(_at(errors[0].timestamp_ms), "first_error", group, errors[0].message[:200]))
     lines = [head]
-    for code in ctx.http_codes:
+    for code in http_codes:
         pattern = re.compile(r"\b" + code.lower().replace("x", r"\d") + r"\b")
         hits = [e for e in events if pattern.search(e.message.lower())]
         if hits:
@@ -101,7 +108,11 @@ def _crossings(series: MetricSeries, above: float) -> datetime | None:
 
 def _alarm_metric(ctx: TriageContext, alarm: Alarm) -> Finding:
     start = (alarm.updated or ctx.now) - timedelta(seconds=BREACH_LOOKBACK_S)
-    series = cloudwatch.alarm_series(ctx.services.aws, alarm, start, ctx.now)
+    return alarm_metric_finding(alarm, cloudwatch.alarm_series(ctx.services.aws, alarm, start, ctx.now))
+
+
+def alarm_metric_finding(alarm: Alarm, series: MetricSeries) -> Finding:
+    """The alarm's metric around its breach, and when the current breach began."""
     lines = [describe(series)] + ([sparkline(series.values)] if series.values else [])
     moments: list[Moment] = []
     greater = "Greater" in alarm.comparison
@@ -132,17 +143,22 @@ def _cpu(ctx: TriageContext, inst: Instance) -> Finding:
 
 
 def _status(ctx: TriageContext) -> Finding:
-    svc = ctx.services
+    return status_finding(ctx.services, ctx.instances, ctx.now, ctx.window_s)
+
+
+def status_finding(svc: Services, instances: tuple[tuple[Instance, InstanceHealth | None], ...], now: datetime,
+                   window_s: int) -> Finding:
+    """The instances involved, with their state changes, restart/deploy tags and recent launches."""
     lines: list[str] = []
     moments: list[Moment] = []
-    for inst, health in ctx.instances:
+    for inst, health in instances:
         lines.append(svc.scrub(instance_line(inst, health, svc)))
-        moments += _instance_moments(inst, health, ctx)
-    return Finding("status", f"Instances involved ({len(ctx.instances)})", tuple(lines), tuple(moments),
-                   tuple(x for i, _ in ctx.instances for x in (i.instance_id, i.name) if x))
+        moments += _instance_moments(inst, health, now, window_s)
+    return Finding("status", f"Instances involved ({len(instances)})", tuple(lines), tuple(moments),
+                   tuple(x for i, _ in instances for x in (i.instance_id, i.name) if x))
 
 
-def _instance_moments(inst: Instance, health: InstanceHealth | None, ctx: TriageContext) -> list[Moment]:
+def _instance_moments(inst: Instance, health: InstanceHealth | None, now: datetime, window_s: int) -> list[Moment]:
     name = inst.name or inst.instance_id
     out: list[Moment] = []
     if problems(inst, health):
@@ -158,7 +174,7 @@ def _instance_moments(inst: Instance, health: InstanceHealth | None, ctx: Triage
                 continue
             out.append(Moment(at, "change", inst.instance_id, f"{name} tag {key}={value}"))
     launched = inst.launch_time
-    if launched is not None and ctx.now - launched < timedelta(seconds=ctx.window_s):
+    if launched is not None and now - launched < timedelta(seconds=window_s):
         out.append(Moment(launched, "change", inst.instance_id,
                           f"{name} ({inst.instance_id}) launched {stamp(launched)}"))
     return out
