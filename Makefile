@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 RUN_STAMP := $(VENV)/.runtime-stamp
 ARGS   ?=
 
-.PHONY: demo test lint audit system-deps bench clean readme-transcript container-smoke docs-charts
+.PHONY: demo test lint audit system-deps bench eval clean readme-transcript container-smoke docs-charts
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,9 @@ test: $(STAMP) system-deps lint  ## lint, then the whole offline test suite
 
 bench: $(STAMP)  ## every benchmark (reads ../shared/data where noted); figures go in bench/README.md
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+eval: $(STAMP)  ## the scenario suite against your OpenAI-compatible endpoint (OPENAI_BASE_URL, OPENAI_API_KEY, CLOUDOPS_EVAL_MODELS or CLOUDOPS_LLM_MODEL): a score table per model
+	@$(BIN)/python -m tests.scenarios.eval
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

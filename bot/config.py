@@ -110,6 +110,18 @@ SPECS: dict[str, Spec] = {
     "llm_tool_result_chars": Spec(
         "CLOUDOPS_LLM_TOOL_RESULT_CHARS", 6000, "Each tool result is cut to this many chars", int
     ),
+    "llm_tools": Spec(
+        "CLOUDOPS_LLM_TOOLS", "auto", "Model tool calls: auto (a malformed call is reported once, then the answer "
+        "comes from the triage bundle), on (always offered), off (one call over the bundle; small models)"
+    ),
+    "triage_window_s": Spec("CLOUDOPS_TRIAGE_WINDOW", 3600, "Look-back of a question's triage (a time hint "
+                            "like 'since 10:40' widens it)", _duration),
+    "triage_max_groups": Spec("CLOUDOPS_TRIAGE_MAX_GROUPS", 4, "Log groups read by one triage", int),
+    "triage_max_instances": Spec("CLOUDOPS_TRIAGE_MAX_INSTANCES", 5, "Instances examined by one triage", int),
+    "triage_max_alarms": Spec("CLOUDOPS_TRIAGE_MAX_ALARMS", 4, "Related alarms whose metrics one triage reads", int),
+    "triage_bundle_chars": Spec(
+        "CLOUDOPS_TRIAGE_BUNDLE_CHARS", 12000, "Triage evidence sent in the model's first prompt (chars)", int
+    ),
     "llm_prices": Spec(
         "CLOUDOPS_LLM_PRICES",
         {"gpt-4o-mini": "0.15/0.60", "gpt-4o": "2.50/10.00"},
@@ -296,6 +308,12 @@ class Settings:
     llm_max_tool_calls: int
     request_deadline_s: float
     llm_tool_result_chars: int
+    llm_tools: str
+    triage_window_s: int
+    triage_max_groups: int
+    triage_max_instances: int
+    triage_max_alarms: int
+    triage_bundle_chars: int
     llm_prices: dict[str, str]
     aws_region: str
     aws_connect_timeout_s: float
@@ -437,6 +455,8 @@ def _validate(s: Settings) -> list[str]:
         problems.append("SLACK_API_URL must be an http(s) URL")
     if s.aws_retry_mode not in {"standard", "adaptive", "legacy"}:
         problems.append("CLOUDOPS_AWS_RETRY_MODE must be standard, adaptive or legacy")
+    if s.llm_tools not in {"auto", "on", "off"}:
+        problems.append("CLOUDOPS_LLM_TOOLS must be auto, on or off")
     if s.llm_provider not in {"openai", "bedrock"}:
         problems.append("CLOUDOPS_LLM_PROVIDER must be openai or bedrock")
     if s.llm_provider == "bedrock" and not s.bedrock_model_id:

@@ -16,6 +16,7 @@ from typing import Any
 from bot.config import parse_duration
 from bot.models import Reply, Request
 from handlers.action_spec import ActionSpec
+from handlers.evidence import TriageHook
 from handlers.scope import Scope, split_scope
 from handlers.services import Services
 
@@ -82,6 +83,8 @@ class Capability:
     ``aws_actions`` stay empty because nothing of theirs runs under the read-only role; what the action
     role needs is ``action.iam_actions``. Front ends that must never change anything (an MCP server)
     skip every entry whose ``access`` is ``Access.ACTION``, tools included.
+    ``triage``: optional hook contributing evidence for the entities a question or alarm names
+    (``handlers.evidence``); the planner (``handlers.triage``) runs every entry's jobs in one round.
     """
 
     verb: str
@@ -96,6 +99,7 @@ class Capability:
     order: int = 50
     free_text: bool = False
     action: ActionSpec | None = None
+    triage: TriageHook | None = None
 
     @property
     def uses_model(self) -> bool:

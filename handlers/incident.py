@@ -23,6 +23,7 @@ from handlers.metrics import describe, sparkline
 from handlers.services import Services
 from handlers.status import instance_line
 from handlers.summarize import finish
+from handlers.triage.alarm import alarm_causes
 
 BEFORE_S = 1800  # metric window before the breach
 LOG_WINDOW_S = 1800
@@ -106,6 +107,13 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
         text = "\n".join(alarm_line(a, services) for a in others) or "none"
         sections.append(Section(title=f"Other alarms firing now ({len(others)})", text=text, code=True))
         evidence.append(f"Other alarms firing:\n{text}")
+    causes = alarm_causes(  # ranked from what was read above, no extra AWS call
+        alarm, services, now, LOG_WINDOW_S, series=None if isinstance(metric, Exception) else metric,
+        instances=() if isinstance(got.get("ec2"), Exception) or "ec2" not in got else
+        tuple((i, got["ec2"][1].get(i.instance_id)) for i in got["ec2"][0]),
+        logs={g: got[f"logs:{g}"] for g in groups if not isinstance(got[f"logs:{g}"], Exception)})
+    sections.insert(0, causes)
+    evidence.append(f"{causes.title}:\n{causes.text}")
     notes: tuple[str, ...] = ((f"Could not read: {', '.join(missing)}.",) if missing else ()) + notes_changes
     if not groups:
         notes += ("No log group is mapped to this alarm (CLOUDOPS_ALARM_LOG_GROUPS).",)

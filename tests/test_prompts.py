@@ -11,7 +11,8 @@ SAMPLE = {
     "evidence": "web-1 i-0123 running", "group": "/ecs/api-prod", "terms": "502", "window": "30m",
     "state": "ALARM", "instance": "api-1", "kind": "cpu", "question": "why 502?", "history": "user: hi",
     "aliases": "api=/ecs/api-prod", "steps": 6, "alarm": "api-1-cpu-high",
-    "service": "api-prod", "resource": "checkout",
+    "service": "api-prod", "resource": "checkout", "tools": True,
+    "reason": "a second malformed tool call",
 }
 
 
@@ -27,7 +28,7 @@ def test_every_template_renders_with_its_declared_variables(library: PromptLibra
         text = prompt.render(**{k: SAMPLE[k] for k in prompt.variables})
         assert text.strip(), name
         assert prompt.version >= 1
-        for var in prompt.variables - {"model_tools"}:
+        for var in prompt.variables - {"model_tools", "tools"}:
             assert str(SAMPLE[var]) in text, f"{name} does not use {var}"
 
 

@@ -26,21 +26,28 @@ class ToolSpec:
             "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
         }
 
-    def invoke(self, raw_arguments: str) -> str:
-        """Parse the model's JSON arguments, check required keys, call, and return text (never raise)."""
+    def parse(self, raw_arguments: str) -> tuple[dict[str, Any], str]:
+        """The model's JSON arguments and ``""``, or ``{}`` and what is wrong with them (``error: …``)."""
         try:
             args = json.loads(raw_arguments or "{}")
-            if not isinstance(args, dict):
-                return "error: arguments must be a JSON object"
         except json.JSONDecodeError as exc:
-            return f"error: arguments are not valid JSON ({exc.msg})"
+            return {}, f"error: arguments are not valid JSON ({exc.msg})"
+        if not isinstance(args, dict):
+            return {}, "error: arguments must be a JSON object"
         missing = [k for k in self.parameters.get("required", []) if k not in args]
         if missing:
-            return f"error: missing required argument(s): {', '.join(missing)}"
+            return {}, f"error: missing required argument(s): {', '.join(missing)}"
         allowed = set(self.parameters.get("properties", {}))
         unknown = sorted(set(args) - allowed)
         if unknown:
-            return f"error: unknown argument(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            return {}, f"error: unknown argument(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        return args, ""
+
+    def invoke(self, raw_arguments: str) -> str:
+        """Parse the model's JSON arguments, check required keys, call, and return text (never raise)."""
+        args, problem = self.parse(raw_arguments)
+        if problem:
+            return problem
         try:
             return self.fn(args)
         except Exception as exc:  # reported to the model as a result, by design

@@ -7,6 +7,7 @@ from handlers.capability import Capability, ModelTool, ToolCall
 from handlers.logs import gather_logs, handle_logs, tool_text
 from handlers.parsing import WINDOW_SCHEMA, resolve_group
 from handlers.scope import labelled, single_target
+from handlers.triage.sources import logs_hook
 
 
 def search_logs(call: ToolCall) -> str:
@@ -31,6 +32,7 @@ CAPABILITY = Capability(
     summary="CloudWatch Logs grouped by shape, newest errors, summary",
     handler=handle_logs, gatherers=(gather_logs, cwlogs.list_groups), prompt="logs", order=20,
     aws_actions=("logs:FilterLogEvents", "logs:DescribeLogGroups"),
+    triage=logs_hook,
     tools=(
         ModelTool("search_logs", "CloudWatch Logs of one group over a window, grouped by line shape with counts, "
                   "plus the newest error lines. Terms are plain words that must all appear.",

@@ -7,6 +7,7 @@ from handlers.capability import Capability, ModelTool, ToolCall
 from handlers.metrics import describe, handle_metrics, read_metrics
 from handlers.parsing import WINDOW_SCHEMA
 from handlers.scope import labelled
+from handlers.triage.sources import metrics_hook
 
 
 def get_instance_metrics(call: ToolCall) -> str:
@@ -20,6 +21,7 @@ CAPABILITY = Capability(
     summary="metric min/avg/max, last value and trend",
     handler=handle_metrics, gatherers=(read_metrics,), prompt="metrics", order=40,
     aws_actions=("ec2:DescribeInstances", "cloudwatch:GetMetricData"),
+    triage=metrics_hook,
     tools=(ModelTool("get_instance_metrics", "CloudWatch metrics of one EC2 instance: min/avg/max, last, trend.",
                      {"type": "object", "required": ["instance"],
                       "properties": {"instance": {"type": "string", "description": "instance id or Name tag"},

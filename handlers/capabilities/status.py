@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.capability import Capability, ModelTool, ToolCall
 from handlers.status import handle_status, read_fleet
+from handlers.triage.sources import status_hook
 
 
 def list_instances(call: ToolCall) -> str:
@@ -16,6 +17,7 @@ CAPABILITY = Capability(
     summary="EC2 state and status checks; the fleet, unhealthy first",
     handler=handle_status, gatherers=(read_fleet,), prompt="status", order=10,
     aws_actions=("ec2:DescribeInstances", "ec2:DescribeInstanceStatus"),
+    triage=status_hook,
     tools=(ModelTool("list_instances", "EC2 instances with state, type, AZ, launch time and status checks, "
                      "those needing attention first. Optional selector: instance id, Name tag, or tag:key=value.",
                      {"type": "object", "properties": {"selector": {"type": "string"}}}, list_instances),),

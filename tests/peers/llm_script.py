@@ -48,7 +48,7 @@ class ToolCall:
     """A function call the fake model asks the client to make; arguments stay a dict for easy scripting."""
 
     name: str
-    arguments: dict[str, Any]
+    arguments: dict[str, Any] | str  # a string is sent as is: malformed JSON, as small models write it
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,8 @@ def _wire_calls(turn: Scripted, call_ids: list[str]) -> list[dict[str, Any]]:
         {
             "id": call_id,
             "type": "function",
-            "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+            "function": {"name": call.name, "arguments": call.arguments if isinstance(call.arguments, str)
+                         else json.dumps(call.arguments)},
         }
         for call, call_id in zip(turn.tool_calls, call_ids, strict=True)
     ]
