@@ -57,8 +57,12 @@ container-smoke: $(STAMP)  ## build the Dockerfile with buildah (cached debootst
 audit: $(STAMP)  ## pip-audit of the installed dependencies (needs PyPI's vulnerability data; run in CI)
 	$(BIN)/pip-audit --progress-spinner off --skip-editable
 
+# Test processes (pytest-xdist): most tests wait on sockets, subprocesses and timers rather than on the CPU,
+# so more processes than cores pays; each runs its own moto (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 4
+
 test: $(STAMP) system-deps lint  ## lint, then the whole offline test suite
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)  ## every benchmark (reads ../shared/data where noted); figures go in bench/README.md
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
