@@ -58,8 +58,12 @@ audit: $(STAMP)  ## pip-audit of the installed dependencies; fails without vulne
 	$(BIN)/pip freeze --exclude-editable > $(VENV)/audit-requirements.txt
 	PIP_AUDIT=$(BIN)/pip-audit scripts/audit.sh $(VENV)/audit-requirements.txt
 
+# Test processes (pytest-xdist): most tests wait on sockets, subprocesses and timers rather than on the CPU,
+# so more processes than cores pays; each runs its own moto (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 4
+
 test: $(STAMP) system-deps lint  ## lint, then the whole offline test suite
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)  ## every benchmark (reads ../shared/data where noted); figures go in bench/README.md
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -145,6 +145,11 @@ def _demo(ns: argparse.Namespace) -> int:
     return run_demo(ns)
 
 
+def _demo_missing(_ns: argparse.Namespace) -> int:
+    print(DEMO_MISSING, file=sys.stderr)
+    return 2
+
+
 def _compact(ns: argparse.Namespace) -> int:
     from bot.cli_compact import run
 
@@ -190,11 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the whole bot on this machine: moto AWS, a local Slack, the sidecar")
     try:
         from cloudops_demo.cli import configure_parser as demo_parser
-    except ImportError:  # no demo installed: accept any arguments so `_demo` can say how to get it
-        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    except ImportError:  # no demo installed: whatever its arguments, say how to get it (see main)
+        p.set_defaults(fn=_demo_missing)
     else:
         demo_parser(p)
-    p.set_defaults(fn=_demo)
+        p.set_defaults(fn=_demo)
     p = sub.add_parser("compact", help="compact log lines into a prompt-sized view")
     from bot.cli_compact import configure_parser
 
@@ -207,7 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = build_parser().parse_args(argv)
+    parser = build_parser()
+    ns, unknown = parser.parse_known_args(argv)
+    if unknown and ns.fn is not _demo_missing:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     return int(ns.fn(ns))
 
 

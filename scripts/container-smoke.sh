@@ -17,8 +17,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SMOKE_CACHE:-$ROOT/.cache/container-smoke}"
-BASE_IMAGE="localhost/cloudops-debian-py:bookworm"
-BASE_TAR="$CACHE/debian-bookworm-python3.tar"
+BASE_IMAGE="localhost/cloudops-debian-py:bookworm-slim"
+BASE_TAR="$CACHE/debian-bookworm-python3-slim.tar"
 IMAGE="${IMAGE:-localhost/smart-cloudops-ai:smoke}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 
@@ -55,8 +55,10 @@ if ! podman image exists "$BASE_IMAGE"; then
     debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
       bookworm "$rootfs" "$mirror" >"$CACHE/debootstrap.log" 2>&1 \
       || { tail -n 20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap.log)"; }
-    # The package caches and lists are not part of a base image.
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    # The package caches and lists are not part of a base image, nor documentation, manual pages and
+    # translations (~50 MB; Debian's slim images leave them out too).
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
+           "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
     tar -C "$rootfs" -cf "$BASE_TAR.part" . && mv "$BASE_TAR.part" "$BASE_TAR"
     rm -rf "$rootfs"; trap - EXIT
     say "debootstrap took $(( $(date +%s) - t0 )) s; cached at $BASE_TAR"

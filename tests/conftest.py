@@ -1,4 +1,10 @@
-"""Session-wide fixtures: one seeded moto server for every test that needs AWS."""
+"""Session-wide fixtures: one seeded moto server for every test that needs AWS.
+
+Under pytest-xdist (`make test` runs `pytest -n 4`) "session" means one worker process: each worker has its
+own moto state (moto keeps it per process), its own seeded incident and its own free ports. A test that
+changes the seeded state must either undo its change or be marked ``wipes_aws`` (it then runs after every
+other test of its worker; `--dist load`, xdist's default, hands each worker its tests in collection order).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,9 @@ def incident(aws: tuple[MotoSandbox, SeededIncident]) -> SeededIncident:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "wipes_aws: resets the process-wide moto state; runs after everything else")
+    dist = config.getoption("dist", "no")
+    if dist not in ("no", "load"):  # other modes (worksteal, loadscope…) may run a seeded test after a wipe
+        raise pytest.UsageError(f"--dist {dist}: the wipes_aws ordering needs --dist load (the default of -n)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -75,11 +75,12 @@ def test_commands_come_from_once_then_script_then_piped_input(tmp_path: Path) ->
         ("command", "alarms"), ("mention", "why?"), None, ("command", "status web-1")]
 
 
-def test_demo_without_its_extra_says_how_to_install_it_in_one_line() -> None:
-    """The image and a plain `pip install` have no moto: `cloudops-bot demo` says what to install, no traceback."""
-    hide_moto = ("import sys; sys.modules['moto'] = None; from bot.__main__ import main; "
-                 "sys.exit(main(['demo', '--once', '/cloudops alarms']))")
-    proc = subprocess.run([sys.executable, "-c", hide_moto], capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("missing", ["moto", "cloudops_demo"])  # a plain `pip install`; the image
+def test_demo_without_its_extra_says_how_to_install_it_in_one_line(missing: str) -> None:
+    """Without the demo extra `cloudops-bot demo` says what to install, whatever its arguments, no traceback."""
+    hide = (f"import sys; sys.modules[{missing!r}] = None; from bot.__main__ import main; "
+            "sys.exit(main(['demo', '--once', '/cloudops alarms']))")
+    proc = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [DEMO_MISSING]

@@ -52,9 +52,15 @@ def test_answer_buttons_show_evidence_prompt_rerun_and_count_feedback(native: Ru
     click("answer_prompt")
     assert slack.wait_for(lambda: any("model-prompt" in text_of(m) for m in slack.thread("C-native", root))
                           or bool(slack.files()), 10)
-    shown = "\n".join(text_of(m) for m in slack.thread("C-native", root)) + "".join(
-        f.content.decode(errors="replace") for f in slack.files())
-    assert "<evidence" in shown or "&lt;evidence" in shown  # the delimited evidence the model was given
+    # The delimited evidence the model was given: inline while short (escaped, so Slack shows the delimiters
+    # as text), else a file holding the prompt exactly as sent.
+    inline = [text_of(m) for m in slack.thread("C-native", root) if "*model-prompt*" in text_of(m)]
+    files = [f.content.decode(errors="replace") for f in slack.files() if f.filename == "model-prompt.txt"]
+    assert len(inline) + len(files) == 1, (inline, files)
+    if inline:
+        assert "&lt;evidence" in inline[0] and "<evidence" not in inline[0], inline[0]
+    else:
+        assert "<evidence" in files[0], files[0][:500]
     llm.script(Scripted(content="Still two alarms."))
     click("answer_rerun")
     assert slack.wait_for(lambda: any("Still two alarms." in text_of(m) for m in slack.thread("C-native", root)), 15)

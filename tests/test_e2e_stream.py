@@ -153,8 +153,11 @@ def test_where_streaming_is_refused_a_placeholder_is_updated_at_most_once_per_in
     assert first.strip() and _escaped(ANSWER).startswith(first)  # the first settled text, at once
     updates = _calls(slack, "chat.update", ts=reply["ts"])
     assert len(updates) >= 3, len(updates)  # a few while the model writes, then the final reply
+    # Times are when the emulator received each update, so a loaded machine can delay one and shorten the
+    # gap after it: every gap is still far from the chunk pace (15 ms), and together they keep the interval.
     gaps = [b.time - a.time for a, b in itertools.pairwise(updates[:-1])]
-    assert min(gaps, default=UPDATE_S) >= UPDATE_S * 0.9, gaps
+    assert min(gaps, default=UPDATE_S) >= UPDATE_S / 2, gaps
+    assert sum(gaps) >= len(gaps) * UPDATE_S - UPDATE_S / 2, gaps
     shown = message_text(reply)
     assert shown.startswith("Q: WHY IS CHECKOUT RETURNING 502S?")  # the ordinary rendered reply
     assert shown.count(_escaped(SENTENCES[2])) == 3 and "answer_rerun" in _buttons(reply)

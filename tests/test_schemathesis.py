@@ -3,6 +3,7 @@ must never produce a 5xx or a response that breaks the documented schema."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -27,4 +28,5 @@ def test_sidecar_holds_its_openapi_contract_under_generated_requests(incident: S
         )
     report = proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, report
-    assert "passed" in proc.stdout.lower() or "success" in proc.stdout.lower(), report
+    cases = re.search(r"(\d+) generated, \1 passed", proc.stdout)  # every generated request, and many of them
+    assert cases is not None and int(cases.group(1)) >= 100, report

@@ -20,7 +20,7 @@ import boto3
 from botocore.exceptions import ProfileNotFound
 
 from bot.aws.assume import assumed_session
-from bot.aws.session import AwsClients, client_config
+from bot.aws.session import AwsClients, client_config, new_session
 from bot.config import Settings
 from bot.config_accounts import AccountSpec
 from bot.errors import UpstreamError
@@ -46,7 +46,7 @@ class AwsAccounts:
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._home = boto3.session.Session(region_name=settings.aws_region or None)
+        self._home = new_session(region_name=settings.aws_region or None)
         self.home_region = self._home.region_name or "us-east-1"
         self.specs: dict[str, AccountSpec] = dict(settings.accounts) or {DEFAULT: AccountSpec(DEFAULT)}
         self.default_account = settings.default_account or next(iter(self.specs))
@@ -126,7 +126,7 @@ class AwsAccounts:
                                        metrics=self._metrics)
             elif spec.profile:
                 try:
-                    made = boto3.session.Session(profile_name=spec.profile)
+                    made = new_session(profile_name=spec.profile)
                 except ProfileNotFound as exc:
                     raise UpstreamError(
                         "aws", f"account {account!r} names AWS profile {spec.profile!r}, which is not defined",

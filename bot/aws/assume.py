@@ -24,7 +24,7 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.session import classify, record_call
+from bot.aws.session import classify, new_session, record_call
 from bot.config_accounts import AccountSpec
 from bot.errors import AwsAccessDenied, UpstreamError
 from bot.metrics import Metrics
@@ -81,4 +81,4 @@ def assumed_session(home: boto3.session.Session, account: AccountSpec, *, sessio
 
     core = botocore.session.Session()
     core.get_component("credential_provider").insert_before("env", _AssumeRoleProvider(fetch))
-    return boto3.session.Session(botocore_session=core)
+    return new_session(core)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
@@ -32,6 +33,31 @@ _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Un
 _NOT_FOUND = {"ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed",
               "DBInstanceNotFound", "DBInstanceNotFoundFault", "ClusterNotFoundException", "TargetGroupNotFound"}
 
+_loader_lock = threading.Lock()
+_shared_loader: Any = None
+
+
+def new_session(botocore_session: botocore.session.Session | None = None, **kwargs: Any) -> boto3.session.Session:
+    """A boto3 Session whose service models come from one loader per process.
+
+    Each Session otherwise parses the models again (ec2's alone ~0.3 s of CPU and several MB), once per
+    account target, assumed role and ``Services``; the parsed models are read-only, so sharing is safe.
+    """
+    core = botocore_session or botocore.session.Session()
+    global _shared_loader
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _shared_loader)
+        session = boto3.session.Session(botocore_session=core, **kwargs)
+        paths = _shared_loader.search_paths  # boto3 appends its data folder for every Session: keep one
+        paths[:] = list(dict.fromkeys(paths))
+    if kwargs.get("profile_name"):
+        core.get_scoped_config()  # ProfileNotFound now, as building a fresh loader would have raised it
+    return session
+
+
 class AwsClients:
     """Owns the session; hands out cached clients and wraps every call."""
 
@@ -40,7 +66,7 @@ class AwsClients:
                  warm: bool = True) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._session = session or boto3.session.Session(region_name=settings.aws_region or None)
+        self._session = session or new_session(region_name=settings.aws_region or None)
         self.region = region or self._session.region_name or "us-east-1"
         self.account = account or "default"
         self._config = client_config(settings, self.region)
