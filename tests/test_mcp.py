@@ -30,6 +30,7 @@ from bot.mcp.http import PATH, McpHttpServer
 from bot.runtime import Bot
 from cloudops_demo.aws import MotoSandbox
 from cloudops_demo.sandbox import SeededIncident
+from cloudops_demo.story import DEPLOYER
 from tests.harness import FAKE_AWS_ENV
 
 TOKEN = "mcp-test-token-7f3a"
@@ -38,12 +39,17 @@ ALIASES = {"api": "/ecs/api-prod", "worker": "/ecs/worker-prod"}
 
 def _calls(incident: SeededIncident) -> list[tuple[str, dict[str, Any]]]:
     """One call of every tool, with arguments a person would pass."""
-    return [
+    return [  # in the order the capability entries list them
         ("list_instances", {}),
+        ("describe_ecs_service", {"service": "prod/api-prod"}),
+        ("list_ecs_services", {}),
         ("search_logs", {"group": "worker", "terms": ["reconnecting"], "window": "1h"}),
         ("list_log_groups", {}),
         ("get_alarms", {}),
+        ("recent_changes", {"window": "1h"}),
         ("get_instance_metrics", {"instance": incident.spiking_instance, "kind": "cpu", "window": "2h"}),
+        ("describe_lambda", {"function": "checkout"}),
+        ("describe_db", {"instance": "orders-db"}),
     ]
 
 
@@ -98,6 +104,9 @@ def _check_results(results: list[Any], incident: SeededIncident, calls: list[tup
     assert incident.fake_secret not in texts["search_logs"]  # ...without the secret
     assert incident.fake_access_key_id not in texts["search_logs"] and "REDACTED" in texts["search_logs"]
     assert all(g in texts["list_log_groups"] for g in incident.log_groups)
+    assert "api-prod" in texts["describe_ecs_service"] and "api-prod" in texts["list_ecs_services"]
+    assert DEPLOYER in texts["recent_changes"]  # who redeployed api-prod before the 502s
+    assert "checkout" in texts["describe_lambda"] and "orders-db" in texts["describe_db"]
     assert all(a in texts["get_alarms"] for a in incident.alarms_in_alarm)
     assert incident.instances[incident.spiking_instance] in texts["get_instance_metrics"]
     assert all(incident.fake_secret not in t for t in texts.values())
