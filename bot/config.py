@@ -154,6 +154,12 @@ SPECS: dict[str, Spec] = {
     "max_queue": Spec("CLOUDOPS_MAX_QUEUE", 100, "Requests waiting for a worker before 'busy'", int),
     "reply_retries": Spec("CLOUDOPS_REPLY_RETRIES", 3, "Attempts to post a reply before giving up", int),
     "drain_s": Spec("CLOUDOPS_DRAIN_S", 20.0, "On SIGTERM, time to finish requests in flight", float),
+    "job_queue": Spec("CLOUDOPS_JOB_QUEUE", "threads", "Where requests run after the ack: threads (this process) "
+                      "or redis (worker processes fed by a Redis stream; needs CLOUDOPS_REDIS_URL)"),
+    "worker_processes": Spec("CLOUDOPS_WORKER_PROCESSES", 1, "With the redis queue: `cloudops-bot worker` "
+                             "processes `run` starts itself (0 = workers run as their own deployment)", int),
+    "job_claim_after_s": Spec("CLOUDOPS_JOB_CLAIM_AFTER_S", 30.0, "With the redis queue: a job whose worker "
+                              "stopped heartbeating this long is taken over by another worker", float),
     "sidecar_addr": Spec("CLOUDOPS_SIDECAR_ADDR", "0.0.0.0:8080", "host:port of the sidecar HTTP server", _addr),
     "sidecar_token": Spec("CLOUDOPS_SIDECAR_TOKEN", "", "Bearer token for /logs and /query", secret=True),
     "mcp_addr": Spec("CLOUDOPS_MCP_ADDR", "127.0.0.1:8081",
@@ -259,6 +265,9 @@ class Settings:
     max_queue: int
     reply_retries: int
     drain_s: float
+    job_queue: str
+    worker_processes: int
+    job_claim_after_s: float
     sidecar_addr: str
     sidecar_token: str
     mcp_addr: str
@@ -357,7 +366,14 @@ def _validate(s: Settings) -> list[str]:
     if s.log_format not in {"auto", "json", "console"}:
         problems.append("CLOUDOPS_LOG_FORMAT must be auto, json or console")
     positive = [n for n, sp in SPECS.items() if sp.parse in (int, float) and getattr(s, n) <= 0]
-    problems += [f"{SPECS[n].env} must be greater than 0" for n in positive if n != "llm_max_retries"]
+    problems += [f"{SPECS[n].env} must be greater than 0" for n in positive
+                 if n not in ("llm_max_retries", "worker_processes")]
+    if s.worker_processes < 0:
+        problems.append("CLOUDOPS_WORKER_PROCESSES must be 0 or more")
+    if s.job_queue not in {"threads", "redis"}:
+        problems.append("CLOUDOPS_JOB_QUEUE must be threads or redis")
+    if s.job_queue == "redis" and not s.redis_url:
+        problems.append("CLOUDOPS_JOB_QUEUE=redis needs CLOUDOPS_REDIS_URL")
     if s.llm_max_retries < 0:
         problems.append("CLOUDOPS_LLM_MAX_RETRIES must be 0 or more")
     if s.default_window_s > s.max_window_s:
