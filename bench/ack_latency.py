@@ -20,8 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import redis
+
 from bench.peers import bot_process, moto_process, redis_process
 from bot.logsetup import configure_logging
+from bot.slack.jobstream import GROUP, STREAM
 from cloudops_demo.sandbox import seed_incident
 from cloudops_demo.slack import SlackEmulator
 from tests.peers.llm_server import FakeLLMServer
@@ -75,6 +78,33 @@ def collect(slack: SlackEmulator, envelopes: list[str], prefix: str, n: int, tim
             "answered": answered()}
 
 
+REACTIONS = ("assistant.threads.setStatus", "chat.postMessage", "chat.startStream")
+
+
+def mention_reactions(slack: SlackEmulator, k: int) -> list[float]:
+    """Light load: k mentions one at a time; seconds from the envelope leaving the emulator to the first
+    call that shows something in the mention's thread (status line, busy note, streamed or posted text)."""
+    out: list[float] = []
+    offset = time.time() - time.monotonic()
+    for i in range(k):
+        channel = f"C-react-{i}"
+        ts = slack.send_mention("why is web-1 slow?", user=f"U-r{i}", channel=channel)
+        env = [e for e in slack.envelopes() if e.type == "events_api"][-1].envelope_id
+
+        def first(channel: str = channel, ts: str = ts) -> float | None:
+            times = [c.time for m in REACTIONS for c in slack.calls(m)
+                     if c.params.get("channel", c.params.get("channel_id")) == channel
+                     and c.params.get("thread_ts") == ts]
+            return min(times) if times else None
+
+        slack.wait_for(lambda: first() is not None, 10)
+        shown, sent = first(), slack._ws.sent_at.get(env)
+        if shown is not None and sent is not None:
+            out.append(shown - offset - sent)
+        time.sleep(0.3)
+    return out
+
+
 def bot_env(slack: SlackEmulator, llm: FakeLLMServer, moto: str, n: int) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_APP_TOKEN": "xapp-bench", "SLACK_API_URL": slack.api_url,
             "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": llm.base_url, "CLOUDOPS_LLM_MODEL": "gpt-test",
@@ -84,16 +114,39 @@ def bot_env(slack: SlackEmulator, llm: FakeLLMServer, moto: str, n: int) -> dict
 
 
 def run(n: int, llm: FakeLLMServer, moto: str, label: str, module: list[str] | None, rate: float,
-        extra: dict[str, str] | None = None) -> dict[str, Any]:
+        extra: dict[str, str] | None = None, mentions: int = 0) -> dict[str, Any]:
     with SlackEmulator(redeliver_after_s=0) as slack, bot_process({**bot_env(slack, llm, moto, n), **(extra or {})},
                                                                   module):
         slack.wait_connected(1, 30)
-        time.sleep(3.0 if extra else 0.5)  # worker processes start after the socket connects
+        wait_workers(extra or {})
+        reactions = mention_reactions(slack, mentions) if mentions and module is None else []
+        time.sleep(2.5)  # the mentions' answers are written before the load starts
         start = time.monotonic()
         envs = fire(slack, n, label, rate)
         out = collect(slack, envs, label, n, timeout=max(120, n * 2.5 / 5 + 30))
         out["all_answered_s"] = time.monotonic() - start
+        out["reaction_p50_s"] = pct(reactions, 50)
         return out
+
+
+def wait_workers(extra: dict[str, str]) -> None:
+    """With the redis queue, the load starts once every worker process reads the stream."""
+    want = int(extra.get("CLOUDOPS_WORKER_PROCESSES", "0")) if extra.get("CLOUDOPS_JOB_QUEUE") == "redis" else 0
+    if not want:
+        time.sleep(0.5)
+        return
+    client = redis.Redis.from_url(extra["CLOUDOPS_REDIS_URL"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if len(client.xinfo_consumers(STREAM, GROUP)) >= want:
+                break
+        except redis.ResponseError:  # the group does not exist yet
+            pass
+        time.sleep(0.2)
+    client.delete(STREAM)  # a fresh stream per run: earlier runs' consumers would count
+    client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    time.sleep(1.0)
 
 
 def main() -> int:
@@ -106,6 +159,8 @@ def main() -> int:
     ap.add_argument("--configs", default="redis,threads,naive", help="which of redis, threads, naive to run")
     ap.add_argument("--worker-processes", type=int, default=2, help="worker processes for the redis configuration")
     ap.add_argument("--workers", type=int, default=32, help="worker threads per process (CLOUDOPS_WORKERS)")
+    ap.add_argument("--mentions", type=int, default=10,
+                    help="mentions sent one at a time before the load, timed to their first visible reaction")
     ap.add_argument("--skip-naive", action="store_true")
     ns = ap.parse_args()
     logging.disable(logging.CRITICAL)
@@ -124,8 +179,10 @@ def main() -> int:
                 extra = {"redis": {"CLOUDOPS_JOB_QUEUE": "redis", "CLOUDOPS_REDIS_URL": redis_url,
                                    "CLOUDOPS_WORKER_PROCESSES": str(ns.worker_processes),
                                    "CLOUDOPS_WORKERS": str(ns.workers)},
-                         "threads": threads, "naive": {}}[config]
-                result = run(n, llm, moto, f"{config}{n}", naive_cmd if config == "naive" else None, rate, extra)
+                         "threads": threads, "naive": {},
+                         }[config]
+                result = run(n, llm, moto, f"{config}{n}", naive_cmd if config == "naive" else None, rate, extra,
+                             ns.mentions)
                 print(f"{config:<8} {fmt(result)}", flush=True)
     return 0
 
@@ -134,7 +191,7 @@ def fmt(r: dict[str, Any]) -> str:
     return (f"ack p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms; "
             f"acked within 3 s {r['acked_in_3s']}, un-acked {r['unacked']}; first visible p50 "
             f"{r['first_visible_p50_s']:.3f} s, p99 {r['first_visible_p99_s']:.3f} s; answered {r['answered']} "
-            f"in {r['all_answered_s']:.1f} s")
+            f"in {r['all_answered_s']:.1f} s; mention's first reaction at light load p50 {r['reaction_p50_s']:.3f} s")
 
 
 if __name__ == "__main__":

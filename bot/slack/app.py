@@ -74,9 +74,11 @@ class SlackBot:
         self.bot_user_id = str(auth.get("user_id", ""))
         self.bot_id = str(auth.get("bot_id", ""))
         self.team_id = str(auth.get("team_id", ""))  # streamed answers name their recipient's team
-        # Bolt's listener pool only runs ack-and-enqueue listeners, sized like the socket's reader pool.
-        self.app = App(client=self.web, process_before_response=False,
-                       listener_executor=ThreadPoolExecutor(settings.slack_concurrency, thread_name_prefix="bolt"))
+        # The ack frame leaves as soon as the listener returns: no hand-off to Bolt's pool and no 10 ms
+        # polling for ack() (process_before_response). So listeners ack and enqueue; slower follow-up
+        # work (a mention's dedupe, "busy" note and status line) goes to ``edge``.
+        self.edge = ThreadPoolExecutor(settings.slack_concurrency, thread_name_prefix="bolt")
+        self.app = App(client=self.web, process_before_response=True, listener_executor=self.edge)
         self.poster = Poster(self.web, self.metrics, settings.reply_retries)
         self.queue = WorkQueue(settings.workers, settings.max_queue, on_waiting=self.metrics.queued.set)
         self.groups = GroupCache(self.poster, settings.access_read_groups + settings.access_model_groups)
@@ -123,7 +125,7 @@ class SlackBot:
         ack()
         self.state.envelope_seen()
         self.metrics.ack_seconds.labels("mention").observe(time.perf_counter() - t0)
-        self._accept_event(event, body)
+        self.edge.submit(self._accept_event, event, body)
 
     def _accept_event(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         """Mentions and direct messages: dedupe, then queue; each is answered in its own thread."""
@@ -183,7 +185,7 @@ class SlackBot:
         ack()
         if event.get("channel_type") == "im":
             self.state.envelope_seen()
-            self._accept_event(event, body)
+            self.edge.submit(self._accept_event, event, body)
 
     def queue_or_refuse(self, request: Request, job: Callable[[], Any]) -> None:
         if self.queue.reserve() is None:

@@ -67,6 +67,7 @@ class JobStream:
         self._client = client
         self._max_queue = max_queue
         self._admit = client.register_script(_ADMIT_LUA)
+        client.script_load(_ADMIT_LUA)  # the first request is not the one that pays for it
 
     def add(self, kind: str, payload: dict[str, Any]) -> int | None:
         """0 = a worker takes it now, N = N-th in line, None = the line is full. Raises on Redis errors."""
