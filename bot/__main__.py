@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -71,6 +72,7 @@ def _worker(ns: argparse.Namespace) -> int:
         print("config error: `cloudops-bot worker` needs CLOUDOPS_JOB_QUEUE=redis (and CLOUDOPS_REDIS_URL)",
               file=sys.stderr)
         return 2
+    os.nice(settings.worker_nice)  # the work yields the CPU to acks sharing the machine
     bot = Bot(settings)
     configure_logging(settings.log_level, settings.log_format, bot.services.scrub)
     stop = threading.Event()

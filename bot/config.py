@@ -158,6 +158,8 @@ SPECS: dict[str, Spec] = {
                       "or redis (worker processes fed by a Redis stream; needs CLOUDOPS_REDIS_URL)"),
     "worker_processes": Spec("CLOUDOPS_WORKER_PROCESSES", 1, "With the redis queue: `cloudops-bot worker` "
                              "processes `run` starts itself (0 = workers run as their own deployment)", int),
+    "worker_nice": Spec("CLOUDOPS_WORKER_NICE", 5, "With the redis queue: scheduling niceness (0-19) of the worker "
+                        "processes, so on a shared machine the socket side's acks get the CPU first", int),
     "job_claim_after_s": Spec("CLOUDOPS_JOB_CLAIM_AFTER_S", 30.0, "With the redis queue: a job whose worker "
                               "stopped heartbeating this long is taken over by another worker", float),
     "sidecar_addr": Spec("CLOUDOPS_SIDECAR_ADDR", "0.0.0.0:8080", "host:port of the sidecar HTTP server", _addr),
@@ -268,6 +270,7 @@ class Settings:
     job_queue: str
     worker_processes: int
     job_claim_after_s: float
+    worker_nice: int
     sidecar_addr: str
     sidecar_token: str
     mcp_addr: str
@@ -367,7 +370,9 @@ def _validate(s: Settings) -> list[str]:
         problems.append("CLOUDOPS_LOG_FORMAT must be auto, json or console")
     positive = [n for n, sp in SPECS.items() if sp.parse in (int, float) and getattr(s, n) <= 0]
     problems += [f"{SPECS[n].env} must be greater than 0" for n in positive
-                 if n not in ("llm_max_retries", "worker_processes")]
+                 if n not in ("llm_max_retries", "worker_processes", "worker_nice")]
+    if not 0 <= s.worker_nice <= 19:
+        problems.append("CLOUDOPS_WORKER_NICE must be 0 to 19")
     if s.worker_processes < 0:
         problems.append("CLOUDOPS_WORKER_PROCESSES must be 0 or more")
     if s.job_queue not in {"threads", "redis"}:
