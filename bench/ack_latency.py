@@ -115,6 +115,8 @@ def bot_env(slack: SlackEmulator, llm: FakeLLMServer, moto: str, n: int) -> dict
 
 def run(n: int, llm: FakeLLMServer, moto: str, label: str, module: list[str] | None, rate: float,
         extra: dict[str, str] | None = None, mentions: int = 0) -> dict[str, Any]:
+    if extra and extra.get("CLOUDOPS_REDIS_URL"):  # event ids repeat per emulator: no dedupe keys carried over
+        redis.Redis.from_url(extra["CLOUDOPS_REDIS_URL"]).flushall()
     with SlackEmulator(redeliver_after_s=0) as slack, bot_process({**bot_env(slack, llm, moto, n), **(extra or {})},
                                                                   module):
         slack.wait_connected(1, 30)
@@ -138,14 +140,12 @@ def wait_workers(extra: dict[str, str]) -> None:
     client = redis.Redis.from_url(extra["CLOUDOPS_REDIS_URL"])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        try:
-            if len(client.xinfo_consumers(STREAM, GROUP)) >= want:
+        try:  # live workers read every 0.5 s; an earlier run's consumers have been idle for longer
+            if sum(1 for c in client.xinfo_consumers(STREAM, GROUP) if c["idle"] < 1500) >= want:
                 break
         except redis.ResponseError:  # the group does not exist yet
             pass
         time.sleep(0.2)
-    client.delete(STREAM)  # a fresh stream per run: earlier runs' consumers would count
-    client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     time.sleep(1.0)
 
 
