@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -58,6 +59,38 @@ def _run(ns: argparse.Namespace) -> int:
     stop.wait()
     aborted = bot.stop()
     print(f"cloudops-bot: stopped ({aborted} request(s) aborted)", file=sys.stderr)
+    return 0
+
+
+def _worker(ns: argparse.Namespace) -> int:
+    """Answer requests from the job stream (CLOUDOPS_JOB_QUEUE=redis) until SIGTERM, then drain."""
+    from bot.logsetup import configure_logging
+    from bot.runtime import Bot
+
+    try:
+        settings = load_settings(require_slack=True)
+    except ConfigError as exc:
+        print("\n".join(f"config error: {p}" for p in exc.problems), file=sys.stderr)
+        return 2
+    if settings.job_queue != "redis":
+        print("config error: `cloudops-bot worker` needs CLOUDOPS_JOB_QUEUE=redis (and CLOUDOPS_REDIS_URL)",
+              file=sys.stderr)
+        return 2
+    os.nice(settings.worker_nice)  # the work yields the CPU to acks sharing the machine
+    bot = Bot(settings)
+    configure_logging(settings.log_level, settings.log_format, bot.services.scrub)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        bot.start_worker(stop)
+    except Exception as exc:
+        print(f"cloudops-bot worker: cannot start: {type(exc).__name__}: {bot.services.scrub(str(exc))[:300]}",
+              file=sys.stderr)
+        bot.stop(0)
+        return 1
+    stop.wait()
+    bot.stop()
     return 0
 
 
@@ -182,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cloudops-bot", description="Slack ChatOps agent for on-call on AWS.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("run", help="connect to Slack (Socket Mode) and serve").set_defaults(fn=_run)
+    sub.add_parser("worker", help="answer requests from the Redis job stream (CLOUDOPS_JOB_QUEUE=redis)"
+                   ).set_defaults(fn=_worker)
     p = sub.add_parser("check-config", help="print the effective configuration (secrets masked)")
     p.add_argument("--for-run", action="store_true", help="also require the Slack tokens")
     p.set_defaults(fn=_check_config)

@@ -186,6 +186,14 @@ SPECS: dict[str, Spec] = {
     "max_queue": Spec("CLOUDOPS_MAX_QUEUE", 100, "Requests waiting for a worker before 'busy'", int),
     "reply_retries": Spec("CLOUDOPS_REPLY_RETRIES", 3, "Attempts to post a reply before giving up", int),
     "drain_s": Spec("CLOUDOPS_DRAIN_S", 20.0, "On SIGTERM, time to finish requests in flight", float),
+    "job_queue": Spec("CLOUDOPS_JOB_QUEUE", "threads", "Where requests run after the ack: threads (this process) "
+                      "or redis (worker processes fed by a Redis stream; needs CLOUDOPS_REDIS_URL)"),
+    "worker_processes": Spec("CLOUDOPS_WORKER_PROCESSES", 1, "With the redis queue: `cloudops-bot worker` "
+                             "processes `run` starts itself (0 = workers run as their own deployment)", int),
+    "worker_nice": Spec("CLOUDOPS_WORKER_NICE", 5, "With the redis queue: scheduling niceness (0-19) of the worker "
+                        "processes, so on a shared machine the socket side's acks get the CPU first", int),
+    "job_claim_after_s": Spec("CLOUDOPS_JOB_CLAIM_AFTER_S", 30.0, "With the redis queue: a job whose worker "
+                              "stopped heartbeating this long is taken over by another worker", float),
     "sidecar_addr": Spec("CLOUDOPS_SIDECAR_ADDR", "0.0.0.0:8080", "host:port of the sidecar HTTP server", _addr),
     "sidecar_token": Spec("CLOUDOPS_SIDECAR_TOKEN", "", "Bearer token for /logs and /query", secret=True),
     "mcp_addr": Spec("CLOUDOPS_MCP_ADDR", "127.0.0.1:8081",
@@ -349,6 +357,10 @@ class Settings:
     max_queue: int
     reply_retries: int
     drain_s: float
+    job_queue: str
+    worker_processes: int
+    job_claim_after_s: float
+    worker_nice: int
     sidecar_addr: str
     sidecar_token: str
     mcp_addr: str
@@ -466,9 +478,15 @@ def _validate(s: Settings) -> list[str]:
     if s.log_format not in {"auto", "json", "console"}:
         problems.append("CLOUDOPS_LOG_FORMAT must be auto, json or console")
     positive = [n for n, sp in SPECS.items() if sp.parse in (int, float) and getattr(s, n) <= 0]
-    zero_ok = ("llm_max_retries", "logs_scan_events")
-    problems += [f"{SPECS[n].env} must be greater than 0" for n in positive if n not in zero_ok]
+    zero_ok = ("llm_max_retries", "logs_scan_events", "worker_processes")
+    problems += [f"{SPECS[n].env} must be greater than 0" for n in positive if n not in (*zero_ok, "worker_nice")]
     problems += [f"{SPECS[n].env} must be 0 or more" for n in zero_ok if getattr(s, n) < 0]
+    if not 0 <= s.worker_nice <= 19:
+        problems.append("CLOUDOPS_WORKER_NICE must be 0 to 19")
+    if s.job_queue not in {"threads", "redis"}:
+        problems.append("CLOUDOPS_JOB_QUEUE must be threads or redis")
+    if s.job_queue == "redis" and not s.redis_url:
+        problems.append("CLOUDOPS_JOB_QUEUE=redis needs CLOUDOPS_REDIS_URL")
     if s.alarm_queue_wait_s > 20:
         problems.append("CLOUDOPS_ALARM_QUEUE_WAIT_S must be 20 or less (SQS's longest long poll)")
     if s.alarm_queue_url and not s.alarm_queue_url.startswith(("https://", "http://")):

@@ -33,6 +33,7 @@ from bot.slack.conversations import ConversationDeps
 from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
 from bot.slack.incidents import IncidentWatcher
+from bot.slack.jobstream import JobStream
 from bot.slack.poster import Poster, PostError
 from bot.slack.status import StatusLine
 from bot.slack.stream import AnswerStream
@@ -45,6 +46,9 @@ from handlers.services import Services
 log = structlog.get_logger("cloudops.slack")
 SLASH_COMMAND = "/cloudops"
 EVENT_DEDUPE_TTL_S = 3600.0  # Slack retries an event for up to ~5 minutes; an hour is ample
+FIRST_STATUS = "is looking into it…"
+FAILED_TEXT = (":warning: CloudOps could not finish this request (it stopped a worker more than once). "
+               "Nothing was changed; please ask again or try a narrower question.")
 ABORT_TEXT = (":octagonal_sign: CloudOps is restarting and could not finish this request. "
               "Nothing was changed; please ask again in a minute.")
 
@@ -72,9 +76,11 @@ class SlackBot:
         self.bot_user_id = str(auth.get("user_id", ""))
         self.bot_id = str(auth.get("bot_id", ""))
         self.team_id = str(auth.get("team_id", ""))  # streamed answers name their recipient's team
-        # Bolt's listener pool only runs ack-and-enqueue listeners, sized like the socket's reader pool.
-        self.app = App(client=self.web, process_before_response=False,
-                       listener_executor=ThreadPoolExecutor(settings.slack_concurrency, thread_name_prefix="bolt"))
+        # The ack frame leaves as soon as the listener returns: no hand-off to Bolt's pool and no 10 ms
+        # polling for ack() (process_before_response). So listeners ack and enqueue; slower follow-up
+        # work (a mention's dedupe, "busy" note and status line) goes to ``edge``.
+        self.edge = ThreadPoolExecutor(settings.slack_concurrency, thread_name_prefix="bolt")
+        self.app = App(client=self.web, process_before_response=True, listener_executor=self.edge)
         self.poster = Poster(self.web, self.metrics, settings.reply_retries)
         self.queue = WorkQueue(settings.workers, settings.max_queue, on_waiting=self.metrics.queued.set)
         self.groups = GroupCache(self.poster, settings.access_read_groups + settings.access_model_groups
@@ -84,6 +90,7 @@ class SlackBot:
         self._lock = threading.Lock()
         self._aborting = False  # set when the drain time ran out: queued jobs abort instead of starting
         self.incidents: IncidentWatcher | None = None  # watch_incidents(), when an alarm channel is set
+        self.jobs: JobStream | None = None  # CLOUDOPS_JOB_QUEUE=redis: requests go to worker processes
         self.answers = AnswerCache(services.store, self.settings.answer_ttl_s, self.settings.answer_max_chars)
         configure(self.app, self,
                   ButtonDeps(replies=self, state=state, settings=settings, services=services, answers=self.answers,
@@ -105,10 +112,10 @@ class SlackBot:
         if self.state.draining:
             ack(text="CloudOps is restarting; please try again in a minute.")
             return
-        place = self.queue.reserve()
+        place, start = self._enqueue("command", body)
         if place is None:
             self.metrics.rate_limited.labels("queue_full").inc()
-            ack(text=f":hourglass: CloudOps is at capacity ({self.queue.pending} requests in progress). "
+            ack(text=":hourglass: CloudOps is at capacity (too many requests in progress). "
                      "Please try again in a minute.")
             return
         text = str(body.get("text", "")).strip()
@@ -116,14 +123,14 @@ class SlackBot:
         ack(text=f":mag: Working on {inline_code('/cloudops ' + self.services.scrub(text)[:200])}{line}. "
                  "The answer will appear in a thread in this channel.")
         self.metrics.ack_seconds.labels("command").observe(time.perf_counter() - t0)
-        self.queue.submit(lambda: self._run_command(body))
+        start()
 
     def on_mention(self, ack: Ack, event: dict[str, Any], body: dict[str, Any]) -> None:
         t0 = time.perf_counter()
         ack()
         self.state.envelope_seen()
         self.metrics.ack_seconds.labels("mention").observe(time.perf_counter() - t0)
-        self._accept_event(event, body)
+        self.edge.submit(self._accept_event, event, body)
 
     def _accept_event(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         """Mentions and direct messages: dedupe, then queue; each is answered in its own thread."""
@@ -137,7 +144,7 @@ class SlackBot:
         if self.state.draining:
             self.post_text_safely(channel, thread_ts, ABORT_TEXT)
             return
-        place = self.queue.reserve()
+        place, start = self._enqueue("mention", event)
         if place is None:
             self.metrics.rate_limited.labels("queue_full").inc()
             self.post_text_safely(channel, thread_ts, ":hourglass: CloudOps is at capacity right now; "
@@ -145,7 +152,37 @@ class SlackBot:
             return
         if place:
             self.post_text_safely(channel, thread_ts, f":hourglass: Busy — you are number {place} in line.")
-        self.queue.submit(lambda: self._run_mention(event))
+        else:  # the first visible reaction, before any worker has looked at the question
+            StatusLine(self.poster, channel, thread_ts)(FIRST_STATUS)
+        start()
+
+    def _enqueue(self, kind: str, payload: dict[str, Any]) -> tuple[int | None, Callable[[], None]]:
+        """Reserve a place: on the job stream when there is one (a worker process starts it), else on our
+        own threads (``start()`` after the ack submits it). A dead Redis falls back to our own threads."""
+        if self.jobs is not None:
+            try:
+                return self.jobs.add(kind, payload), lambda: None
+            except Exception as exc:  # redis errors and timeouts: answering matters more than where
+                log.warning("job_stream_add_failed", error=str(exc)[:200])
+        place = self.queue.reserve()
+        return place, lambda: self.queue.submit(lambda: self.run_job(kind, payload))
+
+    def run_job(self, kind: str, payload: dict[str, Any], key: str = "") -> None:
+        """One queued request; ``key`` (the stream entry) makes a re-run after a crash answer only once."""
+        if kind == "command":
+            self._run_command(payload, key)
+        else:
+            self._run_mention(payload, key)
+
+    def give_up_job(self, kind: str, payload: dict[str, Any], key: str) -> None:
+        """A request that keeps taking its worker down gets one clear error instead of another try."""
+        if not self.services.store.first_time(f"answered:{key}", EVENT_DEDUPE_TTL_S):
+            return
+        parent = self.services.store.get_text(f"parent:{key}") or ""
+        channel = str(payload.get("channel_id") or payload.get("channel") or "")
+        thread_ts = parent if kind == "command" else str(payload.get("thread_ts") or payload.get("ts") or "")
+        if channel and (thread_ts or kind == "command"):
+            self.post_text_safely(channel, thread_ts, FAILED_TEXT)
 
     def on_message(self, ack: Ack, event: dict[str, Any], body: dict[str, Any]) -> None:
         """Direct messages are answered like mentions (each user message is a thread root). Channel
@@ -153,7 +190,7 @@ class SlackBot:
         ack()
         if event.get("channel_type") == "im":
             self.state.envelope_seen()
-            self._accept_event(event, body)
+            self.edge.submit(self._accept_event, event, body)
 
     def queue_or_refuse(self, request: Request, job: Callable[[], Any]) -> None:
         if self.queue.reserve() is None:
@@ -184,7 +221,7 @@ class SlackBot:
         except UserInputError:
             return request, None  # bad input is answered in the thread by the error boundary
 
-    def _run_command(self, body: dict[str, Any]) -> None:
+    def _run_command(self, body: dict[str, Any], key: str = "") -> None:
         admitted = self._admit(command_request(body))
         if admitted is None:
             return
@@ -192,7 +229,11 @@ class SlackBot:
         asked = self.services.scrub(request.text)[:300]  # cleaned and redacted like everything else we post
         parent = f"<@{escape(request.user)}> asked: {inline_code('/cloudops ' + asked)}"
         try:
-            parent_ts = self.poster.post_text(request.channel, parent)
+            parent_ts = (self.services.store.get_text(f"parent:{key}") if key else None) or ""
+            if not parent_ts:
+                parent_ts = self.poster.post_text(request.channel, parent)
+                if key:  # a re-run after a crash answers in this thread instead of opening another
+                    self.services.store.put_text(f"parent:{key}", parent_ts, EVENT_DEDUPE_TTL_S)
         except PostError as exc:
             log.error("parent_post_failed", channel=request.channel, error=str(exc))
             # The response_url works even where the bot may not post (not invited, private channel).
@@ -203,7 +244,7 @@ class SlackBot:
             if not self.poster.respond(str(body.get("response_url", "")), f":warning: {hint}"):
                 self.metrics.reply_failures.inc()
             return
-        self._answer(replace(request, thread_ts=parent_ts), route)
+        self._answer(replace(request, thread_ts=parent_ts), route, key)
 
     def answer_admitted(self, request: Request) -> None:
         """Admission, then the answer in ``request.thread_ts`` (buttons, shortcuts)."""
@@ -214,7 +255,7 @@ class SlackBot:
     def upload(self, channel: str, thread_ts: str, *, filename: str, title: str, content: bytes) -> None:
         self.poster.upload(channel, thread_ts, filename=filename, title=title, content=content)
 
-    def _run_mention(self, event: dict[str, Any]) -> None:
+    def _run_mention(self, event: dict[str, Any], key: str = "") -> None:
         history: tuple[ThreadMessage, ...] = ()
         if event.get("thread_ts"):
             try:
@@ -226,10 +267,10 @@ class SlackBot:
                 log.warning("thread_read_failed", error=str(exc))
         admitted = self._admit(mention_request(event, self.bot_user_id, history))
         if admitted is not None:
-            self._answer(*admitted)
+            self._answer(*admitted, key)
 
-    def _answer(self, request: Request, admitted: dispatch.Admitted | None = None) -> None:
-        job = uuid.uuid4().hex
+    def _answer(self, request: Request, admitted: dispatch.Admitted | None = None, key: str = "") -> None:
+        job = key or uuid.uuid4().hex
         channel, thread_ts = request.channel, request.thread_ts or ""
         if self._aborting:
             self.post_text_safely(channel, thread_ts, ABORT_TEXT)
@@ -242,6 +283,8 @@ class SlackBot:
                                          team=self.team_id)
 
         def deliver(reply: Reply, command: str) -> None:
+            if key and not self.services.store.first_time(f"answered:{key}", EVENT_DEDUPE_TTL_S):
+                return  # a stream entry re-run after a crash, whose answer the first worker already claimed
             answer_id = self.answers.put(Answer(request, reply, command)) if reply.ok else ""
             self._deliver(job, channel, thread_ts, reply, answer_id, stream)
             if stream is not None and stream.shown:
