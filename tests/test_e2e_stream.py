@@ -189,7 +189,9 @@ def test_text_from_a_tool_calling_step_is_replaced_and_the_status_line_cleared(
     )
     root, reply = _ask(bot, "what is alarming and why?", "C-stream-tools")
     statuses = [c.params.get("status") for c in _calls(slack, "assistant.threads.setStatus", thread_ts=root)]
-    assert statuses[0].startswith("Gathering the evidence") and statuses[-1] == ""  # triage, then cleared
+    # accepted at once, then triage, then cleared
+    assert statuses[0] == "is looking into it…" and statuses[1].startswith("Gathering the evidence"), statuses
+    assert statuses[-1] == ""
     assert slack.assistant_thread("C-stream-tools", root).get("status") == ""
     shown = message_text(reply)
     assert "want to look at which alarms" not in shown and "How I checked" in shown
