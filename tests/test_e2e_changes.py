@@ -34,6 +34,8 @@ def test_the_evidence_only_answer_leads_with_the_deployment_and_its_author(incid
     assert changes[0].startswith("api-prod-5xx-high: ") and f"ecs UpdateService on api-prod by {DEPLOYER}" in changes[0]
     assert summary.index(DEPLOYER) < summary.index("alarm(s) firing")
     assert "sam.o@example.com" not in text and "deploy-bot" not in text  # unrelated, or before the window
+    service = text.split("*ECS service prod/api-prod*")[1]  # the service behind the mapped log group, read at once
+    assert "api exit 137" in service and "Target.FailedHealthChecks" in service
     assert "oncall-dashboard" not in text  # read-only
 
 
