@@ -30,6 +30,7 @@ from bot.runtime import Bot
 from cloudops_demo.aws import MotoSandbox
 from cloudops_demo.sandbox import SeededIncident
 from cloudops_demo.slack import SlackEmulator
+from cloudops_demo.story import PEER_VARIABLES
 from tests.harness import Running, bot_settings, text_of
 from tests.peers.aws_recorder import AwsCall, RecordingProxy
 from tests.peers.llm_server import FakeLLMServer, Scripted, ToolCall
@@ -106,6 +107,8 @@ def cluster(aws: tuple[MotoSandbox, SeededIncident], tmp_path_factory: pytest.Te
         stack.callback(proxy.stop)
         mp = stack.enter_context(pytest.MonkeyPatch.context())
         mp.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)  # the bots' clients are made after this
+        for peered in PEER_VARIABLES:  # the actions' ECS services live in moto, behind the recording proxy
+            mp.delenv(peered, raising=False)
         slack = stack.enter_context(SlackEmulator(seed=19))
         llm = stack.enter_context(FakeLLMServer(api_key="sk-test"))
         slack.add_usergroup(LEADS, [BOSS2])  # BOSS2 approves as a member of the group, BOSS by name
@@ -280,7 +283,10 @@ def test_every_model_tool_only_reads_and_propose_action_only_proposes(c: Cluster
 
     args = {"list_instances": {}, "list_log_groups": {}, "get_alarms": {"state": "ALL"},
             "search_logs": {"group": "api", "window": "1h"}, "get_instance_metrics": {"instance": "act-web-1"},
-            "propose_action": {"action": "ec2-stop", "target": "act-web-1"}}
+            "propose_action": {"action": "ec2-stop", "target": "act-web-1"},
+            "recent_changes": {"window": "1h"}, "list_ecs_services": {},
+            "describe_ecs_service": {"service": "prod/api"},
+            "describe_lambda": {"function": "checkout"}, "describe_db": {"instance": "orders-db"}}
     services = c.bots[0].services
     request = Request(text="", source=Source.COMMAND, user=REQ, channel="C-act-tools", thread_ts="1.0")
     tools = build_tools(services, request, registry.CAPABILITIES)

@@ -37,13 +37,18 @@ ALIASES = {"api": "/ecs/api-prod", "worker": "/ecs/worker-prod"}
 
 
 def _calls(incident: SeededIncident) -> list[tuple[str, dict[str, Any]]]:
-    """One call of every tool, with arguments a person would pass."""
+    """One call of every tool, with arguments a person would pass, in the order the server lists them."""
     return [
         ("list_instances", {}),
+        ("describe_ecs_service", {"service": "api-prod"}),
+        ("list_ecs_services", {}),
         ("search_logs", {"group": "worker", "terms": ["reconnecting"], "window": "1h"}),
         ("list_log_groups", {}),
         ("get_alarms", {}),
+        ("recent_changes", {"resource": "api-prod", "window": "1h"}),
         ("get_instance_metrics", {"instance": incident.spiking_instance, "kind": "cpu", "window": "2h"}),
+        ("describe_lambda", {"function": "checkout", "window": "1h"}),
+        ("describe_db", {"instance": "orders-db", "window": "1h"}),
     ]
 
 
@@ -100,6 +105,9 @@ def _check_results(results: list[Any], incident: SeededIncident, calls: list[tup
     assert all(g in texts["list_log_groups"] for g in incident.log_groups)
     assert all(a in texts["get_alarms"] for a in incident.alarms_in_alarm)
     assert incident.instances[incident.spiking_instance] in texts["get_instance_metrics"]
+    assert "ecs UpdateService by maria.k@example.com" in texts["recent_changes"]
+    assert "api exit 137" in texts["describe_ecs_service"] and "api-prod" in texts["list_ecs_services"]
+    assert "checkout" in texts["describe_lambda"] and "orders-db" in texts["describe_db"]
     assert all(incident.fake_secret not in t for t in texts.values())
 
 

@@ -22,7 +22,7 @@ from typing import Any
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
 _CBOR_PATH = re.compile(r"/service/[^/]+/operation/([A-Za-z]+)")
-READ_VERBS = ("Describe", "Get", "List", "Filter")
+READ_VERBS = ("Describe", "Get", "List", "Filter", "Lookup")  # LookupEvents: CloudTrail's read
 
 
 @dataclass(frozen=True)
