@@ -39,8 +39,13 @@ def read_service(name: str, scope: Scope, services: Services) -> ServiceView:
     report(f"Reading ECS service {name}…")
     found, _ = gather(targets, services, lambda svc: ecs.find_service(svc.aws, name), lookup=True)
     target = sorted(found)[0]
-    svc = services.at(target)
-    view = ServiceView(target, found[target])
+    return read_around(services.at(target), target, found[target])
+
+
+def read_around(svc: Services, target: Target, service: EcsService) -> ServiceView:
+    """One parallel round around a found service: its stopped tasks and each target group's health."""
+    view = ServiceView(target, service)
+
     def health(arn: str) -> Callable[[], list[TargetHealth]]:
         return lambda: ecs.target_health(svc.aws, arn)
 

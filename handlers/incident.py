@@ -17,6 +17,7 @@ from bot.models import ChartSpec, Reply, Request, Section
 from handlers.alarms import alarm_line
 from handlers.changes import change_line, changes_before
 from handlers.charting import alarm_chart
+from handlers.evidence import Finding
 from handlers.formatting import stamp
 from handlers.logs import compact_text, gather_logs, newest_errors, scrubbed_events
 from handlers.metrics import describe, sparkline
@@ -24,6 +25,7 @@ from handlers.services import Services
 from handlers.status import instance_line
 from handlers.summarize import finish
 from handlers.triage.alarm import alarm_causes
+from handlers.triage.changes import changes_finding
 
 BEFORE_S = 1800  # metric window before the breach
 LOG_WINDOW_S = 1800
@@ -111,7 +113,8 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
         alarm, services, now, LOG_WINDOW_S, series=None if isinstance(metric, Exception) else metric,
         instances=() if isinstance(got.get("ec2"), Exception) or "ec2" not in got else
         tuple((i, got["ec2"][1].get(i.instance_id)) for i in got["ec2"][0]),
-        logs={g: got[f"logs:{g}"] for g in groups if not isinstance(got[f"logs:{g}"], Exception)})
+        logs={g: got[f"logs:{g}"] for g in groups if not isinstance(got[f"logs:{g}"], Exception)},
+        changes=_changes_finding(alarm, got["changes"], services))
     sections.insert(0, causes)
     evidence.append(f"{causes.title}:\n{causes.text}")
     notes: tuple[str, ...] = ((f"Could not read: {', '.join(missing)}.",) if missing else ()) + notes_changes
@@ -122,6 +125,17 @@ def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:
                    evidence="\n\n".join(evidence), fallback=fallback, prompt="incident",
                    values={"alarm": alarm.name}, notes=notes)
     return replace(reply, charts=charts)
+
+
+def _changes_finding(alarm: Alarm, result: object, services: Services) -> Finding | None:
+    """The changes read for the pack, as the heuristics' evidence (nothing when they could not be read)."""
+    if isinstance(result, Exception):
+        return None
+    found: list[Change]
+    breach: datetime
+    found, _, breach = result  # type: ignore[misc]
+    return changes_finding([(alarm, c, breach) for c in found], (), services.clock(),
+                           services.settings.changes_window_s)
 
 
 def _changes_section(result: object, services: Services, sections: list[Section], evidence: list[str],

@@ -101,6 +101,8 @@ def test_the_evidence_pack_names_the_deployment_before_the_breach_first_with_its
         assert absent not in reply.plain_text()
     text = reply.plain_text()
     assert text.index("Changes in the") < text.index("Other alarms firing")  # next to the metric, before the rest
+    first_cause = reply.sections[0].text.split("\n2.")[0]  # the heuristics lead with it too
+    assert first_cause.startswith("1. A change 4 min before") and "alice@example.com" in first_cause
 
 
 def test_the_evidence_only_answer_leads_with_that_change(trail: tuple[TrailPeer, Alarm]) -> None:
@@ -110,9 +112,16 @@ def test_the_evidence_only_answer_leads_with_that_change(trail: tuple[TrailPeer,
     finally:
         services.close()
     assert not reply.model_used
-    assert reply.summary.startswith("I can't reason") and "alice@example.com" in reply.summary
-    assert f"ecs UpdateService on {SERVICE} by alice@example.com, 4m before the breach" in reply.summary
-    assert reply.sections[0].title.startswith("Changes before the firing alarms' breaches (1)")
+    assert reply.summary.startswith("Evidence only (no model): the bot's heuristics point first to: ")
+    lead = f"A change 4 min before {ALARM} breached: ecs UpdateService on {SERVICE} by alice@example.com"
+    assert lead in reply.summary
+    assert reply.summary.index("alice@example.com") < reply.summary.index("alarm(s) firing")
+    first_cause = reply.sections[0].text.split("\n2.")[0]
+    assert "alice@example.com" in first_cause and first_cause.startswith("1. A change 4 min before")
+    changes = next(s for s in reply.sections if s.title.startswith("Changes before the firing alarms' breaches"))
+    assert changes.title.startswith("Changes before the firing alarms' breaches (1)")
+    assert changes.text.splitlines()[0].startswith(f"{ALARM}: ") and "(4m before the breach)" in changes.text
+    assert "cloudtrailv2/home?region=eu-west-1#/events/" in changes.text  # the console link
     assert not any(w in reply.plain_text() for w in ("bob@", "carol@", "dave@", "erin@", "gina@"))
 
 

@@ -28,9 +28,14 @@ def test_the_evidence_only_answer_leads_with_the_deployment_and_its_author(incid
         _, replies = run.mention("why is checkout returning 502s?", channel="C-chg-nokey")
     text = text_of(replies[0])
     summary = text.split("\n")[1]
-    assert f"the nearest change before api-prod-5xx-high fired: ecs UpdateService on api-prod by {DEPLOYER}" in text
+    assert summary.startswith("Evidence only (no model): the bot's heuristics point first to: A change 4 min before "
+                              f"the first error: ecs UpdateService on api-prod by {DEPLOYER}")
+    changes = text.split("*Changes before the firing alarms' breaches")[1].split("```")[1].strip().splitlines()
+    assert changes[0].startswith("api-prod-5xx-high: ") and f"ecs UpdateService on api-prod by {DEPLOYER}" in changes[0]
     assert summary.index(DEPLOYER) < summary.index("alarm(s) firing")
     assert "sam.o@example.com" not in text and "deploy-bot" not in text  # unrelated, or before the window
+    service = text.split("*ECS service prod/api-prod*")[1]  # the service behind the mapped log group, read at once
+    assert "api exit 137" in service and "Target.FailedHealthChecks" in service
     assert "oncall-dashboard" not in text  # read-only
 
 
@@ -44,6 +49,10 @@ def test_ask_calls_the_change_and_service_tools_and_answers_from_them(incident: 
         _, replies = run.mention("what changed before the 502s?", channel="C-chg-model")
     answer = text_of(replies[0])
     assert "roll back to api-prod:41" in answer
+    first_prompt = llm.received()[0]["messages"][1]["content"]  # the triage bundle, before any tool call
+    in_prompt = first_prompt.split("### Changes before the firing alarms' breaches")[1].split("###")[0]
+    assert f"ecs UpdateService on api-prod by {DEPLOYER}" in in_prompt.splitlines()[1]
+    assert "sam.o@example.com" not in first_prompt and "deploy-bot" not in first_prompt
     tools = {m["tool_call_id"]: str(m["content"]) for m in llm.received()[1]["messages"] if m["role"] == "tool"}
     changes, service = tools.values()
     assert changes.startswith("api-prod (2)") and f"ecs UpdateService by {DEPLOYER}" in changes

@@ -55,6 +55,34 @@ def test_a_change_just_before_the_first_error_outranks_a_later_breach() -> None:
     assert [c.headline for c in causes].index("Metric breach: CPU ≥ 90%") > 0
 
 
+def test_a_recorded_write_with_its_author_outranks_a_log_line_that_looks_like_a_change() -> None:
+    first = NOW - timedelta(minutes=10)
+    deploy = "ecs UpdateService on api-prod by maria.k@example.com"
+    findings = [
+        _logs("/ecs/api-prod", ("ERROR 502 Bad Gateway",),
+              Moment(first, "first_error", "/ecs/api-prod", "ERROR 502 Bad Gateway"),
+              Moment(first - timedelta(minutes=1), "change", "/ecs/api-prod", "config reload done")),
+        Finding("changes", "Changes before the firing alarms' breaches (1), nearest first", ("…",),
+                (Moment(first - timedelta(minutes=4), "change", "api-prod", deploy),)),
+    ]
+    causes = likely_causes(findings)
+    assert causes[0].headline == f"A change 4 min before the first error: {deploy}"
+    assert causes[1].headline == "A change 1 min before the first error: config reload done"
+
+
+def test_without_a_first_error_a_change_is_ranked_against_the_alarm_it_preceded() -> None:
+    fired = NOW - timedelta(minutes=5)
+    findings = [
+        Finding("alarms", "Alarms firing now (1)", ("…",), (Moment(fired, "alarm", "payments-5xx", "fired"),)),
+        Finding("changes", "Changes", ("…",),
+                (Moment(fired - timedelta(minutes=4), "change", "payments", "ecs UpdateService by alice"),
+                 Moment(fired - timedelta(hours=3), "change", "payments", "ecs UpdateService by bob"),
+                 Moment(fired + timedelta(minutes=2), "change", "payments", "ecs UpdateService by carol"))),
+    ]
+    headlines = [c.headline for c in likely_causes(findings)]
+    assert headlines == ["A change 4 min before payments-5xx breached: ecs UpdateService by alice"]
+
+
 def test_an_error_signature_names_the_dependency_it_waits_for() -> None:
     line = 'ERROR could not connect to server: Connection timed out; host "orders-db.internal" port 5432'
     causes = likely_causes([_logs("/aws/lambda/checkout", (line,))])

@@ -8,10 +8,12 @@ from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
 from handlers.capability import Capability, ModelTool, ToolCall
 from handlers.changes import KINDS, grouped, read_changes
+from handlers.incident import log_groups_for
 from handlers.parsing import WINDOW_SCHEMA, format_window, split_window
 from handlers.scope import fleet_targets, labelled, split_scope, where
 from handlers.services import Services
 from handlers.summarize import finish
+from handlers.triage.changes import changes_hook
 
 
 def _kind_and_name(args: list[str]) -> tuple[str, str]:
@@ -68,7 +70,7 @@ CAPABILITY = Capability(
     verb="changes", usage="changes [service|function|db|stack] [name] [window]",
     summary="who changed what: CloudTrail writes, deployments, stack events, scaling, newest first",
     handler=handle_changes, prompt="changes", order=35,
-    gatherers=(read_changes,),
+    gatherers=(read_changes,), triage=changes_hook(log_groups_for),
     aws_actions=("cloudtrail:LookupEvents", "cloudwatch:ListTagsForResource", "cloudformation:DescribeStacks",
                  "cloudformation:DescribeStackEvents",
                  "autoscaling:DescribeScalingActivities", "ecs:ListClusters", "ecs:ListServices",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.capability import Capability, ModelTool, ToolCall
 from handlers.ecs_service import handle_service, read_service, read_services, service_line, view_text
+from handlers.triage.workload import service_hook
 
 
 def describe_ecs_service(call: ToolCall) -> str:
@@ -23,6 +24,7 @@ CAPABILITY = Capability(
     verb="service", usage="service [name | cluster/name]",
     summary="ECS service: rollout, desired/running, stopped tasks' exit codes, unhealthy targets and why",
     handler=handle_service, gatherers=(read_service, read_services), prompt="service", order=15,
+    triage=service_hook,
     aws_actions=("ecs:ListClusters", "ecs:ListServices", "ecs:DescribeServices", "ecs:ListTasks",
                  "ecs:DescribeTasks", "elasticloadbalancing:DescribeTargetHealth"),
     tools=(

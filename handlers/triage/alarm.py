@@ -1,5 +1,6 @@
 """Likely causes for an alarm that just fired, ranked from what its evidence pack already read (the metric
-around the breach, the instance, the mapped log groups): the same heuristics as a question's, no extra AWS call."""
+around the breach, the changes before it, the instance, the mapped log groups): the same heuristics as a
+question's, no extra AWS call."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from handlers.triage.sources import alarm_metric_finding, log_finding, status_fi
 def alarm_causes(alarm: Alarm, services: Services, now: datetime, window_s: int, *,
                  series: MetricSeries | None = None,
                  instances: tuple[tuple[Instance, InstanceHealth | None], ...] = (),
-                 logs: Mapping[str, LogQueryResult] | None = None) -> Section:
+                 logs: Mapping[str, LogQueryResult] | None = None, changes: Finding | None = None) -> Section:
     """The heuristics' section for an alarm's evidence pack, from the pack's own (already read) evidence."""
     findings: list[Finding] = []
     if alarm.updated is not None:
         findings.append(Finding("alarms", alarm.name, (), (Moment(alarm.updated, "alarm", alarm.name,
                                                                   f"{alarm.name} entered ALARM"),)))
+    if changes is not None:
+        findings.append(changes)
     if series is not None:
         findings.append(alarm_metric_finding(alarm, series))
     if instances:

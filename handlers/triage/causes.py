@@ -1,6 +1,7 @@
 """Likely causes from time and resource correlation: the bot's heuristics, ranked, each with its evidence.
 
-Rules, strongest first: a change shortly before the first error; an instance state change near it; an error
+Rules, strongest first: a change shortly before the first error (or else shortly before an alarm's breach;
+a recorded write event over a log line that looks like a change); an instance state change near it; an error
 signature in the logs that names a failing dependency; a metric breach close to the first error; the first
 error itself. They rank leads for a human; they are not a diagnosis, and the reply says so.
 """
@@ -18,6 +19,7 @@ HEURISTICS_LABEL = ("Likely causes — the bot's heuristics from time and resour
                     "not a diagnosis")
 BEFORE = timedelta(minutes=30)  # a change or state change this long before the first error is a suspect
 NEAR = timedelta(minutes=10)
+RECORDED = 0.3  # a write event AWS recorded (with its author) outranks a log line that merely looks like a change
 
 _SIGNATURES: tuple[tuple[re.Pattern[str], str, float], ...] = tuple((re.compile(p, re.IGNORECASE), label, score)
                                                                    for p, label, score in (
@@ -49,12 +51,20 @@ def likely_causes(findings: list[Finding], limit: int = 4) -> list[Cause]:
     errors = sorted((m for m in moments if m.kind == "first_error" and m.at), key=lambda m: m.at)  # type: ignore[arg-type, return-value]
     first = errors[0] if errors else None
     t0 = first.at if first else None
+    fired = [m for m in moments if m.kind in ("breach", "alarm") and m.at]
     out: list[Cause] = []
-    for m in moments:
+    for f, m in ((found, m) for found in findings for m in found.moments):
+        recorded = RECORDED if f.source == "changes" else 0.0
+        anchor = _fired_after(m, fired)
         if m.kind == "change" and m.at and t0 and t0 - BEFORE <= m.at <= t0 + timedelta(minutes=1):
             lead = (t0 - m.at).total_seconds() / 60
-            out.append(Cause(3.6 - lead / 30, f"A change {lead:.0f} min before the first error: {m.text}",
+            out.append(Cause(3.6 + recorded - lead / 30, f"A change {lead:.0f} min before the first error: {m.text}",
                              (f"{stamp(m.at)} change: {m.text}", _first_line(first))))
+        elif m.kind == "change" and m.at and anchor is not None and anchor.at:
+            lead = (anchor.at - m.at).total_seconds() / 60
+            out.append(Cause(3.5 + recorded - lead / 30, f"A change {lead:.0f} min before {anchor.resource} "
+                                                         f"breached: {m.text}",
+                             (f"{stamp(m.at)} change: {m.text}", f"{stamp(anchor.at)} {anchor.text}")))
         elif m.kind == "state_change":
             near = m.at is not None and t0 is not None and t0 - BEFORE <= m.at <= t0 + NEAR
             out.append(Cause(3.2 if near else 2.0, f"Instance state: {m.text}",
@@ -72,6 +82,15 @@ def likely_causes(findings: list[Finding], limit: int = 4) -> list[Cause]:
         if c.headline not in best or best[c.headline].score < c.score:
             best[c.headline] = c
     return sorted(best.values(), key=lambda c: -c.score)[:limit]
+
+
+def _fired_after(change: Moment, fired: list[Moment]) -> Moment | None:
+    """The first breach or alarm within ``BEFORE`` after a change (a minute's clock skew allowed)."""
+    at = change.at
+    if change.kind != "change" or at is None:
+        return None
+    after = [(m.at, m) for m in fired if m.at and at - timedelta(minutes=1) <= m.at <= at + BEFORE]
+    return min(after, key=lambda tm: tm[0])[1] if after else None
 
 
 def _first_line(m: Moment | None) -> str:

@@ -1,7 +1,7 @@
 """The plan, run: the inventory round (alarms, instances, status checks, log group names — listing calls, at
 once), then one parallel round of every capability's triage jobs for the resolved entities. No model.
 
-The bundle holds findings in a fixed order (alarms, status, metrics, logs, then other capabilities'), the
+The bundle holds findings in a fixed order (alarms, changes, status, metrics, logs, then other capabilities'), the
 notes on what could not be read, and every id the evidence names, for the citation check.
 """
 
@@ -21,7 +21,7 @@ from handlers.services import Services
 from handlers.triage.mentions import Mentions, read_mentions
 from handlers.triage.resolve import Inventory, read_inventory, resolve
 
-_ORDER = {"alarms": 0, "status": 1, "metrics": 2, "logs": 3}
+_ORDER = {"alarms": 0, "changes": 1, "status": 2, "metrics": 3, "logs": 4}
 
 
 @dataclass
