@@ -14,6 +14,7 @@ from bot.aws import cloudwatch, ec2
 from bot.aws.changes import Change
 from bot.aws.records import Alarm
 from bot.models import ChartSpec, Reply, Request, Section
+from handlers.alarm_map import log_groups_for
 from handlers.alarms import alarm_line
 from handlers.changes import change_line, changes_before
 from handlers.charting import alarm_chart
@@ -29,25 +30,6 @@ from handlers.triage.changes import changes_finding
 
 BEFORE_S = 1800  # metric window before the breach
 LOG_WINDOW_S = 1800
-
-
-def by_prefix(mapping: dict[str, str], name: str) -> str | None:
-    """Longest configured prefix wins, so `api-prod-` can override `api-`."""
-    best = max((p for p in mapping if name.startswith(p)), key=len, default=None)
-    return mapping[best] if best is not None else None
-
-
-def log_groups_for(alarm: Alarm, services: Services) -> list[str]:
-    mapped = by_prefix(services.settings.alarm_log_groups, alarm.name)
-    if mapped:
-        return [services.settings.log_aliases.get(g, g) for g in mapped.split("+")]
-    # Guess from dimensions: a Lambda function's group has a fixed name; ECS services usually log to /ecs/<svc>.
-    dims = alarm.dimensions
-    if "FunctionName" in dims:
-        return [f"/aws/lambda/{dims['FunctionName']}"]
-    if "ServiceName" in dims:
-        return [f"/ecs/{dims['ServiceName']}"]
-    return []
 
 
 def evidence_pack(alarm: Alarm, services: Services, request: Request) -> Reply:

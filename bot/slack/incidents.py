@@ -32,7 +32,8 @@ from bot.slack.poster import Poster, PostError
 from bot.slack.render import render
 from bot.slack.replies import Replies
 from bot.slack.workqueue import WorkQueue
-from handlers.incident import by_prefix, evidence_pack
+from handlers.alarm_map import by_prefix
+from handlers.incident import evidence_pack
 from handlers.services import Services
 
 log = structlog.get_logger("cloudops.incidents")

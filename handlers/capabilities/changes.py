@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from bot.errors import UserInputError
 from bot.models import Reply, Request, Section
+from handlers.alarm_map import log_groups_for
 from handlers.capability import Capability, ModelTool, ToolCall
 from handlers.changes import KINDS, grouped, read_changes
-from handlers.incident import log_groups_for
 from handlers.parsing import WINDOW_SCHEMA, format_window, split_window
 from handlers.scope import fleet_targets, labelled, split_scope, where
 from handlers.services import Services

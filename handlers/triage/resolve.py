@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.aws import cloudwatch, ec2
 from bot.aws import logs as cwlogs
 from bot.aws.records import Alarm, Instance, InstanceHealth
+from handlers.alarm_map import log_groups_for
 from handlers.services import Services
 from handlers.status import problems
 from handlers.triage.mentions import Mentions
@@ -78,7 +79,7 @@ def resolve(m: Mentions, inv: Inventory, services: Services) -> Resolved:
     groups = [g for g in m.groups if g in inv.groups or g in aliased or capped]  # "/api/cart" is a path, not a group
     groups += [g for g in inv.groups if words & _parts(g)]
     for a in alarms:
-        implied = _implied_groups(a, services)
+        implied = log_groups_for(a, services)
         groups += [g for g in implied if g in inv.groups or not inv.groups]
         for value in a.dimensions.values():
             stem = _stem(value)
@@ -123,17 +124,3 @@ def _related_alarm(a: Alarm, words: set[str], codes: tuple[str, ...], instances:
     return any(c[0] + "xx" in metric or c in metric for c in codes)
 
 
-def _implied_groups(alarm: Alarm, services: Services) -> list[str]:
-    """The alarm's mapped log groups (CLOUDOPS_ALARM_LOG_GROUPS, longest prefix), else the groups its
-    dimensions imply. The same rule as the alarm evidence pack's, restated here because that module will
-    read triage and must not be read by it."""
-    mapping = services.settings.alarm_log_groups
-    best = max((p for p in mapping if alarm.name.startswith(p)), key=len, default=None)
-    if best is not None:
-        return [services.settings.log_aliases.get(g, g) for g in mapping[best].split("+")]
-    dims = alarm.dimensions
-    if "FunctionName" in dims:
-        return [f"/aws/lambda/{dims['FunctionName']}"]
-    if "ServiceName" in dims:
-        return [f"/ecs/{dims['ServiceName']}"]
-    return []
