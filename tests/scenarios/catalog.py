@@ -124,7 +124,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         answer="The partner gateway fails TLS: partner-api.example.com's certificate expired (/ecs/partner-gateway).",
     ),
     Scenario(
-        "all-quiet", "us-west-2", "is anything broken right now?",
+        "all-quiet", "ap-northeast-2", "is anything broken right now?",
         Seed(hosts=(Host("web-9"),), lines=(_ok("web"),),
              alarms=(AlarmSeed("web-latency", "AWS/EC2", "CPUUtilization", ("InstanceId", "@web-9"), 90,
                                firing=False),)),
