@@ -3,9 +3,9 @@
 Under pytest-xdist (`make test` runs `pytest -n 4`) "session" means one worker process: each worker has its
 own moto state (moto keeps it per process), its own seeded incident and its own free ports. A test that
 changes the seeded state must either undo its change or be marked ``wipes_aws`` (it then runs after every
-other test of its worker; `--dist load`, xdist's default, hands each worker its tests in collection order). A module that seeds resources of its own does so in a
-region no other module uses (the seeded incident lives in us-east-1), since every module of a worker shares
-that worker's moto.
+other test of its worker; `--dist load`, xdist's default, hands each worker its tests in collection order).
+A module that seeds resources of its own does so in a region no other module uses (the seeded incident
+lives in us-east-1), since every module of a worker shares that worker's moto.
 """
 
 from __future__ import annotations
