@@ -9,13 +9,10 @@ import os
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 
 import boto3
 import pytest
@@ -23,6 +20,7 @@ import pytest
 from cloudops_demo.sandbox import SeededIncident
 from cloudops_demo.slack import SlackEmulator
 from tests.harness import Running, running_bot, text_of
+from tests.peers.forward import ForwardingHandler
 from tests.peers.llm_server import FakeLLMServer, Scripted
 from tests.secret_corpus import ALNUM, SecretCase, pem, rand, unusual_cases
 from tests.sidecar_client import TOKEN, call, running_sidecar
@@ -161,35 +159,15 @@ def _aws_that_fails_log_reads(upstream: str) -> Iterator[str]:
     """A loopback peer in front of moto that answers FilterLogEvents with an error quoting a secret, the way
     AWS error messages quote request parameters; everything else goes to moto unchanged."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
+    class Handler(ForwardingHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
             if self.headers.get("X-Amz-Target", "").endswith(".FilterLogEvents"):
                 payload = json.dumps({"__type": "InvalidParameterException", "message": AWS_ERROR}).encode()
-                self._send(400, {"Content-Type": "application/x-amz-json-1.1",
-                                 "x-amzn-ErrorType": "InvalidParameterException"}, payload)
+                self.send(400, {"Content-Type": "application/x-amz-json-1.1",
+                                "x-amzn-ErrorType": "InvalidParameterException"}, payload)
                 return
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-            req = urllib.request.Request(upstream + self.path, data=body, method="POST", headers=headers)
-            try:
-                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(req, timeout=30) as resp:
-                    self._send(resp.status, dict(resp.headers.items()), resp.read())
-            except urllib.error.HTTPError as err:
-                self._send(err.code, dict(err.headers.items()), err.read())
-
-        def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-            self.send_response(status)
-            for k, v in headers.items():
-                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self.forward(upstream, body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

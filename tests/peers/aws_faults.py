@@ -11,12 +11,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+from tests.peers.forward import ForwardingHandler
 
 
 def _cbor_text(s: str) -> bytes:
@@ -55,12 +53,7 @@ class ThrottlingProxy:
         self.forwarded = 0
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
+        class Handler(ForwardingHandler):
             def do_POST(self) -> None:  # every AWS API call the bot makes is a POST
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
                 if proxy.delay_s:
@@ -73,25 +66,9 @@ class ThrottlingProxy:
                         proxy.forwarded += 1
                 if throttle:
                     headers, payload = throttle_response(self.headers)
-                    self._send(400, headers, payload)
+                    self.send(400, headers, payload)
                     return
-                req = urllib.request.Request(proxy.upstream + self.path, data=body, method="POST",
-                                             headers={k: v for k, v in self.headers.items() if k.lower() not in _HOP})
-                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-                try:
-                    with opener.open(req, timeout=30) as resp:
-                        self._send(resp.status, dict(resp.headers.items()), resp.read())
-                except urllib.error.HTTPError as err:
-                    self._send(err.code, dict(err.headers.items()), err.read())
-
-            def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-                self.send_response(status)
-                for k, v in headers.items():
-                    if k.lower() not in _HOP:
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.forward(proxy.upstream, body)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import re
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+from tests.peers.forward import ForwardingHandler
+
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
 _CBOR_PATH = re.compile(r"/service/[^/]+/operation/([A-Za-z]+)")
 READ_VERBS = ("Describe", "Get", "List", "Filter", "Lookup")  # CloudTrail LookupEvents reads
@@ -62,12 +61,7 @@ class RecordingProxy:
         self._calls: list[AwsCall] = []
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
+        class Handler(ForwardingHandler):
             def do_POST(self) -> None:  # every AWS API call the bot makes is a POST
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
                 form: dict[str, str] = {}
@@ -79,23 +73,7 @@ class RecordingProxy:
                                form.get("DryRun", "").lower() == "true" or b'"DryRun": true' in body, form)
                 with proxy._lock:
                     proxy._calls.append(call)
-                req = urllib.request.Request(proxy.upstream + self.path, data=body, method="POST",
-                                             headers={k: v for k, v in self.headers.items() if k.lower() not in _HOP})
-                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-                try:
-                    with opener.open(req, timeout=30) as resp:
-                        self._send(resp.status, dict(resp.headers.items()), resp.read())
-                except urllib.error.HTTPError as err:
-                    self._send(err.code, dict(err.headers.items()), err.read())
-
-            def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-                self.send_response(status)
-                for k, v in headers.items():
-                    if k.lower() not in _HOP:
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.forward(proxy.upstream, body)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
