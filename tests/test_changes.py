@@ -11,8 +11,10 @@ seeded incident (moto's state is per process and per region).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -29,6 +31,7 @@ from cloudops_demo.trail_peer import TrailEvent, TrailPeer
 from handlers import dispatch
 from handlers.incident import evidence_pack
 from handlers.services import Services
+from tests.peers.forward import ForwardingHandler
 from tests.peers.llm_server import FakeLLMServer, Scripted, ToolCall
 
 REGION = "eu-west-1"
@@ -206,3 +209,27 @@ def test_an_alarms_service_tag_relates_it_to_the_changes_of_that_service(
     assert section.text.splitlines() == [line for line in section.text.splitlines() if "ledger-prod" in line]
     assert "(10m before the breach) ecs UpdateService on ledger-prod by frank@example.com" in section.text
     assert "alice@" not in reply.plain_text()  # payments-prod's deployment is not this alarm's
+
+
+def test_an_html_error_page_from_one_source_is_a_note_and_the_rest_stands(
+        trail: tuple[TrailPeer, Alarm], aws: tuple[MotoSandbox, SeededIncident],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy or a failing endpoint may answer with an HTML page instead of an AWS response: that source is
+    not read, the answer still comes, and the deployment found in CloudTrail is still named."""
+
+    class HtmlPage(ForwardingHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+            self.send(500, {"Content-Type": "text/html"}, b"<!doctype html><title>500 Internal Server Error</title>")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HtmlPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", f"http://127.0.0.1:{server.server_address[1]}")
+    services = _services(aws_retry_mode="standard")
+    try:
+        reply = _ask("changes 1h", services)
+    finally:
+        services.close()
+        server.shutdown()
+    assert any("cloudformation" in n.lower() and "not an AWS response" in n for n in reply.notes), reply.notes
+    assert "alice@example.com" in reply.plain_text()

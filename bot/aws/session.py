@@ -18,6 +18,7 @@ import botocore.session
 from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.parsers import ResponseParserError
 
 from bot import calllog
 from bot.aws import loggroups
@@ -115,6 +116,10 @@ class AwsClients:
             outcome = "error"
             raise UpstreamError("aws", f"cannot reach the AWS {service} endpoint",
                                 "check network access / AWS_ENDPOINT_URL and try again") from exc
+        except ResponseParserError as exc:  # an HTML error page from a proxy or a failing endpoint
+            outcome = "error"
+            raise UpstreamError("aws", f"AWS {service} {operation} answered with something that is not an AWS "
+                                "response", "try again; if it persists, check the endpoint or proxy in between") from exc
         except BotoCoreError as exc:
             outcome = "error"
             raise UpstreamError("aws", f"AWS {service} {operation} failed: {type(exc).__name__}",
