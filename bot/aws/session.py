@@ -119,7 +119,8 @@ class AwsClients:
         except ResponseParserError as exc:  # an HTML error page from a proxy or a failing endpoint
             outcome = "error"
             raise UpstreamError("aws", f"AWS {service} {operation} answered with something that is not an AWS "
-                                "response", "try again; if it persists, check the endpoint or proxy in between") from exc
+                                "response",
+                                "try again; if it persists, check the endpoint or proxy in between") from exc
         except BotoCoreError as exc:
             outcome = "error"
             raise UpstreamError("aws", f"AWS {service} {operation} failed: {type(exc).__name__}",
