@@ -9,8 +9,17 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from bot.config import SPECS, load_settings
+from bot.config import SPECS, Settings, load_settings
 from bot.errors import ConfigError
+
+
+def _settings(*, require_slack: bool = False) -> Settings | None:
+    """The validated settings, or None after printing one line per problem (the caller exits 2)."""
+    try:
+        return load_settings(require_slack=require_slack)
+    except ConfigError as exc:
+        print("\n".join(f"config error: {p}" for p in exc.problems), file=sys.stderr)
+        return None
 
 
 def _check_config(ns: argparse.Namespace) -> int:
@@ -67,10 +76,8 @@ def _worker(ns: argparse.Namespace) -> int:
     from bot.logsetup import configure_logging
     from bot.runtime import Bot
 
-    try:
-        settings = load_settings(require_slack=True)
-    except ConfigError as exc:
-        print("\n".join(f"config error: {p}" for p in exc.problems), file=sys.stderr)
+    settings = _settings(require_slack=True)
+    if settings is None:
         return 2
     if settings.job_queue != "redis":
         print("config error: `cloudops-bot worker` needs CLOUDOPS_JOB_QUEUE=redis (and CLOUDOPS_REDIS_URL)",
@@ -100,10 +107,8 @@ def _ask(ns: argparse.Namespace) -> int:
     from bot.runtime import Bot
     from handlers import dispatch
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print("\n".join(f"config error: {p}" for p in exc.problems), file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
     bot = Bot(settings)
     configure_logging("WARNING", "console", bot.services.scrub)
@@ -123,10 +128,8 @@ _DEMO_MODULES = frozenset({"cloudops_demo", "moto", "flask", "flask_cors", "werk
 
 def _mcp(ns: argparse.Namespace) -> int:
     """Serve the read-only tools to MCP clients: stdio (default) or streamable HTTP behind the sidecar token."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print("\n".join(f"config error: {p}" for p in exc.problems), file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
     if ns.http and not settings.sidecar_token:
         print("config error: CLOUDOPS_SIDECAR_TOKEN is required for `mcp --http` (clients send it as a bearer "
