@@ -226,6 +226,9 @@ SPECS: dict[str, Spec] = {
         "Socket Mode ping interval; no pong for 2 intervals + 1 s = link down: /status says so, a new socket is opened",
         float
     ),
+    "slack_close_s": Spec(
+        "CLOUDOPS_SLACK_CLOSE_S", 5.0, "On stop, time the Socket Mode client gets to close its threads", float
+    ),
     "slack_concurrency": Spec("CLOUDOPS_SLACK_CONCURRENCY", 32, "Threads that read envelopes and ack them", int),
     "aws_health_ttl_s": Spec("CLOUDOPS_AWS_HEALTH_TTL_S", 60.0, "Cache for the sts health probe", float),
     "access_read_users": Spec("CLOUDOPS_READ_USERS", (), "User ids allowed read commands (empty = all)", _csv),
@@ -373,6 +376,7 @@ class Settings:
     sidecar_max_connections: int
     slack_grace_s: float
     slack_ping_interval_s: float
+    slack_close_s: float
     slack_concurrency: int
     aws_health_ttl_s: float
     access_read_users: tuple[str, ...]

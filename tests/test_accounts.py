@@ -211,7 +211,8 @@ def test_alarm_threads_cover_every_account_and_name_where_the_alarm_lives(
         key = "prod/eu-west-1/pay-euw1-5xx"
         assert slack.wait_for(lambda: any(key in str(m.get("text")) for m in slack.channel_messages(channel)), 20)
         parents = [m for m in slack.channel_messages(channel) if "pay-euw1-5xx" in str(m.get("text"))]
-        assert len(parents) == 1 and watcher.find(key) is not None
+        assert len(parents) == 1
+        assert slack.wait_for(lambda: watcher.find(key) is not None, 20)  # recorded just after the post
         # its evidence pack read the prod account in eu-west-1 (where the alarm's metric lives)
         assert slack.wait_for(lambda: any("HTTPCode_Target_5XX_Count" in text_of(m)
                                           for m in slack.thread(channel, parents[0]["ts"])[1:]), 20)

@@ -87,6 +87,15 @@ class SocketRunner:
         self._stop.set()
         if self._replacer is not None:
             self._replacer.join(10)
-        self.handler.close()  # type: ignore[no-untyped-call]
+        self._close_handler()
         self.bot.state.set_connected(False)
         return aborted
+
+    def _close_handler(self) -> None:
+        """slack_sdk joins its reader and monitor threads without a timeout; one stuck in a socket call
+        would hold a SIGTERM drain (or a test's teardown) for ever, so the close gets a bound of its own."""
+        closer = threading.Thread(target=self.handler.close, name="slack-close", daemon=True)
+        closer.start()
+        closer.join(self.bot.settings.slack_close_s)
+        if closer.is_alive():
+            log.warning("slack_close_timed_out", seconds=self.bot.settings.slack_close_s)
