@@ -15,7 +15,6 @@ from bot.config import Settings
 from bot.llm.client import LlmClient, ModelClient
 from bot.metrics import Metrics
 from bot.store import MemoryStore, Store
-from bot.store_redis import make_store
 from bot.text.redact import Redactor
 from bot.text.redact_events import redact_events
 from bot.text.sanitize import clean_text
@@ -25,6 +24,17 @@ from prompts import PromptLibrary
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _shared_store(settings: Settings, metrics: Metrics) -> Store:
+    """In-memory without CLOUDOPS_REDIS_URL; redis-py (~20 MB resident) is imported only when one is set."""
+    if not settings.redis_url:
+        return MemoryStore()
+    from bot.store_redis import make_store
+
+    return make_store(settings.redis_url, timeout_s=settings.redis_timeout_s,
+                      on_degrade=lambda _reason: metrics.store_degraded.set(1),
+                      on_recover=lambda: metrics.store_degraded.set(0))
 
 
 @dataclass
@@ -69,9 +79,7 @@ class Services:
         """Wire real clients from settings; the model client exists only when a key is configured."""
         redactor = Redactor(on_redact=metrics.count_redaction)
         metrics.init_redaction_kinds(redactor.kinds)
-        store = store or make_store(settings.redis_url or None, timeout_s=settings.redis_timeout_s,
-                                    on_degrade=lambda _reason: metrics.store_degraded.set(1),
-                                    on_recover=lambda: metrics.store_degraded.set(0))
+        store = store or _shared_store(settings, metrics)
         llm: ModelClient | None = None
         if settings.model_enabled and settings.llm_provider == "bedrock":
             from bot.llm.bedrock import BedrockClient

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from slack_bolt import Ack, App
@@ -33,7 +33,6 @@ from bot.slack.conversations import ConversationDeps
 from bot.slack.groups import GroupCache
 from bot.slack.inbound import command_request, mention_request, thread_history
 from bot.slack.incidents import IncidentWatcher
-from bot.slack.jobstream import JobStream
 from bot.slack.poster import Poster, PostError
 from bot.slack.status import StatusLine
 from bot.slack.stream import AnswerStream
@@ -42,6 +41,9 @@ from bot.state import BotState
 from bot.text.mrkdwn import escape, inline_code
 from handlers import dispatch, registry
 from handlers.services import Services
+
+if TYPE_CHECKING:  # redis-py is imported only with CLOUDOPS_JOB_QUEUE=redis (see Bot.start)
+    from bot.slack.jobstream import JobStream
 
 log = structlog.get_logger("cloudops.slack")
 SLASH_COMMAND = "/cloudops"
