@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -47,6 +48,12 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the process so far (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sidecar_port(pid: int) -> int | None:
@@ -101,8 +108,6 @@ def main() -> int:
         proxy = ThrottlingProxy(moto, 0.0, delay_s=ns.aws_delay).start()
         try:
             # --- 2. parallel gathering, in this process through the bot's own gatherers ------------
-            import os
-
             os.environ.update(FAKE_AWS)
             os.environ["AWS_ENDPOINT_URL"] = proxy.endpoint_url
             services = Services.build(Settings.from_values(), Metrics())
@@ -160,8 +165,11 @@ def main() -> int:
                     ready = time.monotonic() - t0
                     time.sleep(1.0)
                     idle = rss_kb(proc.pid)
+                    cpu0 = cpu_s(proc.pid)
                     serial = end_to_end(slack, 10, False, "serial")
+                    cpu1 = cpu_s(proc.pid)
                     conc = end_to_end(slack, ns.n, True, "conc")
+                    cpu2 = cpu_s(proc.pid)
                     peak = rss_kb(proc.pid, "VmHWM")
                 print(f"start → socket connected {connected:.2f} s, → /status 200 ({status.get('status')}) "
                       f"{ready:.2f} s")
@@ -171,6 +179,15 @@ def main() -> int:
                          if e.get("event") == "request" and e.get("command") == "alarms"]
                 print(f"bot-internal overhead per request (audit: duration - aws - model), {len(inner)} requests: "
                       f"p50 {pct(inner, 50):.1f} ms, p99 {pct(inner, 99):.1f} ms")
+                for label, prefix in (("one at a time", "C-serial-"), (f"{ns.n} concurrent", "C-conc-")):
+                    part = [e["duration_ms"] - e["aws_ms"] - e["model_ms"] for e in events
+                            if e.get("event") == "request" and e.get("command") == "alarms"
+                            and str(e.get("channel", "")).startswith(prefix)]
+                    print(f"  of which {label}: p50 {pct(part, 50):.1f} ms, p99 {pct(part, 99):.1f} ms")
+                print(f"bot process CPU per request (user + system, all threads, AWS and model SDK work included): "
+                      f"one at a time {(cpu1 - cpu0) / 10 * 1000:.1f} ms, {ns.n} concurrent "
+                      f"{(cpu2 - cpu1) / ns.n * 1000:.1f} ms; load average {os.getloadavg()[0]:.1f} on "
+                      f"{os.cpu_count()} cores")
                 for label, xs in (("one at a time (baseline)", serial), (f"{ns.n} concurrent", conc)):
                     over = [x - injected for x in xs]
                     print(f"overhead {label}: p50 {pct(over, 50) * 1000:.0f} ms, p99 {pct(over, 99) * 1000:.0f} ms "
