@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from drain3 import TemplateMiner
-from drain3.template_miner_config import TemplateMinerConfig
+from typing import TYPE_CHECKING, Protocol
 
 from bot.text.log_fields import parse_fields
 from bot.text.log_header import HeaderParser, level_severity
@@ -31,6 +28,9 @@ from bot.text.log_lines import (
     severity_of,
     shape_of,
 )
+
+if TYPE_CHECKING:  # drain3 (~8 MB resident with jsonpickle) is imported on the first compaction
+    from drain3 import TemplateMiner
 
 __all__ = ["WILDCARD", "Cluster", "KeyStat", "TemplateIndex", "make_miner"]
 
@@ -67,6 +67,9 @@ Stamp = int | str | None  # epoch ms when the caller gave one, else the header's
 
 def make_miner(sim_th: float, depth: int = DEPTH) -> TemplateMiner:
     """A drain3 miner set up in code: no ini file, no persistence, no masking of its own."""
+    from drain3 import TemplateMiner
+    from drain3.template_miner_config import TemplateMinerConfig
+
     config = TemplateMinerConfig()
     config.drain_sim_th = sim_th
     config.drain_depth = depth
