@@ -162,6 +162,8 @@ def main() -> int:
     ap.add_argument("--mentions", type=int, default=10,
                     help="mentions sent one at a time before the load, timed to their first visible reaction")
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--bot-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting for our bot in every configuration, e.g. CLOUDOPS_WORKERS=16")
     ns = ap.parse_args()
     logging.disable(logging.CRITICAL)
     configure_logging("ERROR", "console")
@@ -181,6 +183,8 @@ def main() -> int:
                                    "CLOUDOPS_WORKERS": str(ns.workers)},
                          "threads": threads, "naive": {},
                          }[config]
+                if config != "naive":
+                    extra.update(dict(kv.split("=", 1) for kv in ns.bot_env))
                 result = run(n, llm, moto, f"{config}{n}", naive_cmd if config == "naive" else None, rate, extra,
                              ns.mentions)
                 print(f"{config:<8} {fmt(result)}", flush=True)
