@@ -37,7 +37,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--dist {dist}: the wipes_aws ordering needs --dist load (the default of -n)")
 
 
+# Modules of a few long tests (40 s, 15 s), started first so that the other workers do not sit idle at the
+# end while one of them finishes it: xdist's load scheduling hands tests out in collection order.
+LONG_FIRST = ("tests/test_schemathesis.py", "tests/test_run_process.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """moto keeps one state per process, so a test that resets it must not run before tests that rely on
     the session's seeded incident."""
-    items.sort(key=lambda item: item.get_closest_marker("wipes_aws") is not None)
+    items.sort(key=lambda item: (item.get_closest_marker("wipes_aws") is not None,
+                                 item.nodeid.split("::")[0] not in LONG_FIRST))

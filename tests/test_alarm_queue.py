@@ -2,7 +2,7 @@
 retried forever), an event delivered through SNS is unwrapped, an event from a region the bot does not read
 is dropped too, and with several accounts the event's account id picks the account whose role it names.
 
-Region eu-west-3 keeps the queue and alarm away from the session's seeded incident."""
+Region eu-south-1 keeps the queue and alarm away from the session's seeded incident and the scenario catalogue."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from cloudops_demo.aws import MotoSandbox
 from cloudops_demo.sandbox import SeededIncident
 from handlers.services import Services
 
-REGION = "eu-west-3"
+REGION = "eu-south-1"
 
 
 class _Recorder:

@@ -492,10 +492,9 @@ def test_healthcheck_command_follows_status(status_server: tuple[int, type[_Stat
     assert check(f"0.0.0.0:{port}") == 0  # the default bind address is probed on loopback
     handler.code = 503
     assert check(f"127.0.0.1:{port}") != 0
-    with socket.socket() as s:
+    with socket.socket() as s:  # bound, never listening: refused, and no other process can take the port
         s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
-    assert check(f"127.0.0.1:{closed}") != 0
+        assert check(f"127.0.0.1:{s.getsockname()[1]}") != 0
 
 
 # --- systemd ---------------------------------------------------------------------------------------------

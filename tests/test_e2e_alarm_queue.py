@@ -3,7 +3,7 @@ SQS queue (moto) is announced in the Slack emulator within seconds while the pol
 once, even when SQS delivers it twice and the poller sees the same transition; the evidence pack in its
 thread names the deployment four minutes before the breach and its author (the CloudTrail peer).
 
-Region eu-west-2 keeps this alarm away from the session's seeded incident and from other tests.
+Region eu-south-2 keeps this alarm away from the session's seeded incident and from other tests.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from cloudops_demo.trail_peer import TrailEvent, TrailPeer
 from tests.harness import running_bot, text_of
 from tests.test_store_redis import REDIS_BIN, RedisProcess
 
-REGION = "eu-west-2"
+REGION = "eu-south-2"
 CH = "C-alarm-queue"
 ALARM = "orders-api-5xx"
 

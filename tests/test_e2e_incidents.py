@@ -16,7 +16,7 @@ from matplotlib import image as mpimg
 from cloudops_demo.aws import MotoSandbox
 from cloudops_demo.sandbox import SeededIncident
 from cloudops_demo.slack import SlackEmulator
-from tests.harness import running_bot, text_of
+from tests.harness import Running, running_bot, text_of
 
 CH = "C-incidents"
 NAMES = ("inc-test-cpu", "inc-test-disk")
@@ -37,6 +37,13 @@ def cw(aws: tuple[MotoSandbox, SeededIncident]) -> Iterator[Any]:
 def _set(cw: Any, name: str, state: str) -> None:
     cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"test moved it to {state} <!channel>")
     time.sleep(0.01)  # StateUpdatedTimestamp must move forward between transitions
+
+
+def _polled_once(run: Running) -> None:
+    """The watcher's own thread polls once as it starts; a test drives transitions after that poll has read
+    the alarms, or the two polls race (the thread opening the incident the test's poll is asserted to open)."""
+    polls = lambda: run.bot.metrics.registry.get_sample_value("cloudops_alarm_poll_duration_seconds_count") or 0  # noqa: E731
+    assert run.slack.wait_for(lambda: polls() >= 1, 20), "the watcher's start-up poll never ran"
 
 
 def _parents(slack: SlackEmulator, name: str) -> list[dict[str, Any]]:
@@ -64,6 +71,7 @@ def test_incident_life_cycle_restart_and_buttons(cw: Any, incident: SeededIncide
         settings = {"alarm_channel": CH, "alarm_poll_s": 3600.0, "alarm_reopen_s": 3600}
         with running_bot(slack, None, **settings) as run:
             watcher = run.bot.slack.incidents
+            _polled_once(run)
             _set(cw, name, "ALARM")
             watcher.poll_once()
             parents = _parents(slack, name)
@@ -111,11 +119,12 @@ def test_incident_life_cycle_restart_and_buttons(cw: Any, incident: SeededIncide
 
 
 def test_two_alarms_get_two_threads_and_a_late_alarm_opens_a_new_incident(cw: Any) -> None:
+    for name in NAMES:  # not in the ALARM another test may have left them in, when the watcher first looks
+        _set(cw, name, "OK")
     with SlackEmulator() as slack, running_bot(slack, None, alarm_channel=CH, alarm_poll_s=3600.0,
                                                alarm_reopen_s=1) as run:
         watcher = run.bot.slack.incidents
-        for name in NAMES:
-            _set(cw, name, "OK")
+        _polled_once(run)
         watcher.poll_once()
         for name in NAMES:
             _set(cw, name, "ALARM")

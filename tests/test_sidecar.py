@@ -40,12 +40,6 @@ def _status_once_aws_is_known(url: str) -> Answer:
         time.sleep(0.05)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # --- /logs: access control -------------------------------------------------------------------------
 def test_logs_without_a_token_is_401_with_a_bearer_challenge(side: Running) -> None:
     missing = call(f"{side.url}/logs?group=worker")
@@ -170,10 +164,12 @@ def test_status_is_503_only_after_the_slack_grace_period(side: Running, incident
 def test_status_is_degraded_but_200_when_aws_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in FAKE_AWS_ENV.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")  # nothing listens there
-    with running_sidecar(aws_connect_timeout_s=1.0) as side:
-        status = _status_once_aws_is_known(side.url)
-        logs = call(f"{side.url}/logs?group=worker", token=TOKEN)
+    with socket.socket() as held:  # bound, never listening: connections are refused, and no one else gets it
+        held.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{held.getsockname()[1]}")
+        with running_sidecar(aws_connect_timeout_s=1.0) as side:
+            status = _status_once_aws_is_known(side.url)
+            logs = call(f"{side.url}/logs?group=worker", token=TOKEN)
     assert status.status == 200
     assert status.json()["status"] == "degraded"
     assert status.json()["aws"]["reachable"] is False and status.json()["aws"]["last_error"]

@@ -139,7 +139,8 @@ def test_a_time_hint_widens_the_triage_window(now: datetime) -> None:
 def test_make_eval_scores_every_scenario_against_an_openai_compatible_endpoint(
         now: datetime, llm: FakeLLMServer) -> None:
     out = io.StringIO()
-    outcomes = scenario_eval.run(["gpt-test"], base_url=llm.base_url, api_key="sk-test", timeout_s=10.0, out=out)
+    outcomes = scenario_eval.run(["gpt-test"], base_url=llm.base_url, api_key="sk-test", timeout_s=10.0, out=out,
+                                 now=now)  # the module's other tests plant the same regions with this `now`
     table = out.getvalue()
     assert len(outcomes) == len(SCENARIOS) and all(o.model_calls >= 1 for o in outcomes)
     assert "model: gpt-test" in table and "TOTAL" in table

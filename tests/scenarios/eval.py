@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, TextIO
 
 from tests.harness import aws_sandbox
@@ -23,9 +24,10 @@ from tests.scenarios.seed import utc_now
 
 
 def run(models: Sequence[str], *, base_url: str, api_key: str, tools: str = "auto", timeout_s: float = 120.0,
-        out: TextIO = sys.stdout) -> list[Outcome]:
-    """Every scenario for every model (or once without a model when ``api_key`` is empty); prints the tables."""
-    now = utc_now()
+        out: TextIO = sys.stdout, now: datetime | None = None) -> list[Outcome]:
+    """Every scenario for every model (or once without a model when ``api_key`` is empty); prints the tables.
+    ``now`` anchors the seeded logs; a caller that may have seeded some regions already passes its own."""
+    now = now or utc_now()
     outcomes: list[Outcome] = []
     for model in (models if api_key else [""]):
         given: dict[str, Any] = ({"openai_api_key": api_key, "openai_base_url": base_url, "llm_model": model,
