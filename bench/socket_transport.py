@@ -77,8 +77,8 @@ def main() -> int:
     for i in range(ns.runs):
         for transport in ("builtin", "websocket-client"):
             lat = run(transport, ns.n, ns.rate, ns.settle)
-            print(f"run {i + 1} {transport:<17} settle {ns.settle:g} s  acked {len(lat)}/{ns.n}  p50 {pct(lat, 50):6.1f} ms  "
-                  f"p99 {pct(lat, 99):6.1f} ms  max {max(lat):6.1f} ms", flush=True)
+            print(f"run {i + 1} {transport:<17} settle {ns.settle:g} s  acked {len(lat)}/{ns.n}  "
+                  f"p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms  max {max(lat):6.1f} ms", flush=True)
     return 0
 
 

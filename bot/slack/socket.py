@@ -110,7 +110,8 @@ class SocketRunner:
 
     def _wake_client(self) -> None:
         client = self.handler.client
-        sock = getattr(client.current_session, "sock", None)
+        ws = getattr(client.current_session, "sock", None)  # websocket-client's WebSocket; .sock is the socket
+        sock = getattr(ws, "sock", None)
         if sock is not None:
             with contextlib.suppress(OSError):  # already shut or closed by the SDK or the peer
                 sock.shutdown(socket.SHUT_RDWR)
