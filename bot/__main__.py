@@ -46,11 +46,8 @@ def _run(ns: argparse.Namespace) -> int:
     from bot.logsetup import configure_logging
     from bot.runtime import Bot
 
-    try:
-        settings = load_settings(require_slack=True)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"config error: {problem}", file=sys.stderr)
+    settings = _settings(require_slack=True)
+    if settings is None:
         print("hint: run `cloudops-bot check-config` to see every setting", file=sys.stderr)
         return 2
     bot = Bot(settings)
